@@ -1,0 +1,177 @@
+"""SMTP ingest: N concurrent clients on loopback sending realistic submissions.
+
+Measures, in one run and side by side, the full CIB intake pipeline (keep the raw message
+durably, answer 250, then parse, store and queue the reply) and a bare aiosmtpd server
+that discards every message. Latency is from the end of DATA to the server's reply.
+Each server runs in its own process, so the clients do not share its event loop.
+
+    python benchmarks/smtp_ingest.py [--clients 20] [--messages 1000] [--database URL]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import statistics
+import tempfile
+import time
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import aiosmtplib
+
+COUNCILS = [
+    ("camden.gov.uk", "London Borough of Camden"),
+    ("hertfordshire.gov.uk", "Herts CC"),
+    ("bury.gov.uk", "Bury Metropolitan Borough Council"),
+    ("hull.gov.uk", "Kingston upon Hull"),
+    ("rbkc.gov.uk", "RBKC"),
+    ("leeds.gov.uk", "Leeds City Council"),
+]
+
+
+def submission(n: int) -> bytes:
+    domain, council = COUNCILS[n % len(COUNCILS)]
+    mail = EmailMessage()
+    mail["From"] = f"Officer {n} <officer{n}@{domain}>"
+    mail["To"] = "eoi@localhost"
+    mail["Subject"] = "EOI - Payment by Results pathfinder"
+    mail["Message-ID"] = make_msgid(domain=domain)
+    mail.set_content(
+        "Dear CIB team,\n\nPlease accept our expression of interest.\n\n"
+        f"Council: {council}\nContact name: Officer {n}\nContact role: Head of Early Help\n"
+        f"Number of children's centres: {n % 40}\n\nKind regards\nOfficer {n}\n"
+    )
+    return bytes(mail)
+
+
+# --- servers (each in a child process) ---------------------------------------------------
+
+
+class _Sink:
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+        return "250 OK"
+
+
+async def _bare(port_out: mp.Queue, stop: mp.Event) -> None:
+    from aiosmtpd.smtp import SMTP
+
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(_Sink()), "127.0.0.1", 0)
+    port_out.put(server.sockets[0].getsockname()[1])
+    while not stop.is_set():
+        await asyncio.sleep(0.05)
+    server.close()
+
+
+async def _full(port_out: mp.Queue, stop: mp.Event, database: str | None, done_out: mp.Queue) -> None:
+    from intake.app import create_service
+    from intake.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="cib-bench-"))
+    settings = Settings(
+        database_url=database or f"sqlite+aiosqlite:///{tmp / 'bench.sqlite3'}",
+        smtp_port=0,
+        outbox_dir=tmp / "outbox",
+        intake_addresses=["eoi@localhost"],
+        scheduler_enabled=False,
+    )
+    runtime = create_service(settings)
+    await runtime.start(slack=False, scheduler=False)
+    port_out.put(runtime.smtp_port)
+    while not stop.is_set():
+        await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    await runtime.queue.drain()
+    async with runtime.store.reader() as unit:
+        processed = len(await unit.inbound_ids(status="processed"))
+        submissions = len(await unit.submissions())
+    done_out.put((processed, submissions, time.perf_counter() - started))
+    await runtime.stop()
+
+
+def _serve(kind: str, port_out: mp.Queue, stop: mp.Event, database: str | None, done_out: mp.Queue) -> None:
+    if kind == "bare":
+        asyncio.run(_bare(port_out, stop))
+    else:
+        asyncio.run(_full(port_out, stop, database, done_out))
+
+
+# --- clients -----------------------------------------------------------------------------
+
+
+async def _client(port: int, payloads: list[bytes], latencies: list[float], errors: list[str]) -> None:
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=30)
+    await client.connect()
+    for raw in payloads:
+        try:
+            await client.mail("officer@camden.gov.uk")
+            await client.rcpt("eoi@localhost")
+            # DATA's body goes out in one write; the wait is for the server's verdict.
+            started = time.perf_counter()
+            await client.data(raw)
+            latencies.append(time.perf_counter() - started)
+        except aiosmtplib.SMTPException as error:
+            errors.append(str(error))
+    await client.quit()
+
+
+async def _load(port: int, clients: int, messages: int) -> tuple[list[float], list[str], float]:
+    payloads = [submission(n) for n in range(messages)]
+    shares = [payloads[i::clients] for i in range(clients)]
+    latencies: list[float] = []
+    errors: list[str] = []
+    started = time.perf_counter()
+    await asyncio.gather(*(_client(port, share, latencies, errors) for share in shares))
+    return latencies, errors, time.perf_counter() - started
+
+
+def run(kind: str, clients: int, messages: int, database: str | None) -> dict[str, object]:
+    ctx = mp.get_context("spawn")
+    port_out, done_out, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    process = ctx.Process(target=_serve, args=(kind, port_out, stop, database, done_out))
+    process.start()
+    port = port_out.get(timeout=60)
+    latencies, errors, elapsed = asyncio.run(_load(port, clients, messages))
+    stop.set()
+    result: dict[str, object] = {}
+    if kind == "full":
+        processed, submissions, drain = done_out.get(timeout=300)
+        result.update(processed=processed, submissions=submissions, drain=drain)
+    process.join(timeout=60)
+    ordered = sorted(latencies)
+    result.update(
+        kind=kind,
+        ok=len(latencies),
+        errors=len(errors),
+        rate=len(latencies) / elapsed,
+        p50=statistics.median(ordered) * 1000,
+        p99=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--database", help="CIB_DATABASE_URL for the full pipeline (default: a fresh SQLite file)")
+    args = parser.parse_args()
+
+    bare = run("bare", args.clients, args.messages, None)
+    full = run("full", args.clients, args.messages, args.database)
+    print(f"\n{args.messages} messages from {args.clients} concurrent SMTP clients on loopback\n")
+    print("| server | accepted | errors | messages/s | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for label, r in (("bare aiosmtpd sink", bare), ("CIB intake (full pipeline)", full)):
+        print(f"| {label} | {r['ok']} | {r['errors']} | {r['rate']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} |")
+    share = float(full["rate"]) / float(bare["rate"])
+    print(
+        f"\nFull pipeline: {share:.0%} of the bare server's throughput; "
+        f"{full['processed']} processed, {full['submissions']} submissions stored; "
+        f"{full['drain']:.1f} s after the last 250 to finish processing."
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Starting and stopping the Slack channel inside the service's event loop.
+
+`start_slack` is called by `intake.app.Runtime.start`:
+  - no SLACK_BOT_TOKEN (or neither a signing secret nor an app token): no Slack, one log line;
+  - SLACK_APP_TOKEN set: Socket Mode (no public URL needed);
+  - otherwise HTTP: aiohttp on CIB_HTTP_HOST:CIB_HTTP_PORT with POST /slack/events (events,
+    commands, interactivity and options all on the one URL) and GET /healthz.
+Web API calls go to CIB_SLACK_API_URL and are retried on 429 after Retry-After.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import SlackBot
+from bot.tasks import Background
+from bot.views import SlackViews
+from intake.render import Renderer
+from intake.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NOT_CONFIGURED = (
+    "Slack is not configured: running without Slack (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)"
+)
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+
+def make_client(settings: Settings, *, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        session=session,
+        timeout=15,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            # 429: wait Retry-After, then try again (a burst of replies must not be lost).
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        ],
+    )
+
+
+@dataclass
+class SlackRunner:
+    bot: SlackBot
+    mode: str  # "http" | "socket"
+    session: aiohttp.ClientSession
+    http: web.AppRunner | None = None
+    host: str | None = None
+    port: int | None = None
+    socket: Any = None
+    drain_timeout: float = 30.0
+    _stopped: bool = field(default=False, init=False)
+
+    @property
+    def url(self) -> str | None:
+        return f"http://{self.host}:{self.port}{EVENTS_PATH}" if self.port is not None else None
+
+    @property
+    def background(self) -> Background:
+        return self.bot.background
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait until everything acknowledged so far has been answered."""
+        return await self.bot.background.drain(timeout)
+
+    async def stop(self) -> None:
+        """Stop taking requests, finish what was acknowledged, then close."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.socket is not None:
+            await self.socket.close_async()
+        if self.http is not None:
+            # Closes the port, lets requests being handled finish (and ack).
+            await self.http.cleanup()
+        await self.bot.background.drain(self.drain_timeout)
+        await self.bot.identity.close()
+        await self.session.close()
+        log.info("Slack stopped")
+
+
+def http_app(bot: SlackBot) -> web.Application:
+    async def events(request: web.Request) -> web.Response:
+        # From arrival to ack, background work steps aside (see Background.after_acks).
+        with bot.background.acking():
+            bolt_request = await to_bolt_request(request)
+            return await to_aiohttp_response(await bot.app.async_dispatch(bolt_request))
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "pending": len(bot.background)})
+
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app.router.add_post(EVENTS_PATH, events)
+    app.router.add_get(HEALTH_PATH, health)
+    return app
+
+
+async def start_slack(
+    service: Any,
+    settings: Settings,
+    *,
+    renderer: Renderer | None = None,
+) -> SlackRunner | None:
+    socket_mode = bool(settings.slack_app_token)
+    if not settings.slack_bot_token or not (settings.slack_signing_secret or socket_mode):
+        log.info(NOT_CONFIGURED)
+        return None
+    views = SlackViews(renderer, templates_dir=settings.templates_dir)
+    views.warm()
+    # One HTTP session for every Web API call: keep-alive instead of a connection per call.
+    session = aiohttp.ClientSession()
+    client = make_client(settings, session=session)
+    bot = SlackBot(service=service, settings=settings, views=views, client=client)
+    runner = SlackRunner(bot=bot, mode="socket" if socket_mode else "http", session=session)
+    try:
+        if not await bot.identity.learn():
+            log.warning("Slack: could not confirm the bot token yet; will try again on the first request")
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            runner.socket = AsyncSocketModeHandler(bot.app, settings.slack_app_token, web_client=client)
+            await runner.socket.connect_async()
+            log.info("Slack connected in Socket Mode")
+        else:
+            runner.http = web.AppRunner(http_app(bot), access_log=None, shutdown_timeout=5.0)
+            await runner.http.setup()
+            site = web.TCPSite(runner.http, settings.http_host, settings.http_port)
+            await site.start()
+            runner.host = settings.http_host
+            runner.port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+            log.info("Slack listening on http://%s:%s%s", runner.host, runner.port, EVENTS_PATH)
+    except BaseException:
+        if runner.http is not None:
+            await runner.http.cleanup()
+        await session.close()
+        raise
+    return runner

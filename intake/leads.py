@@ -1,0 +1,80 @@
+"""Appendix A: the list of regional children's improvement leads (region, role, name,
+council), as the CIB attaches it to its reports; `cib leads --format html|csv|md`.
+
+The rows come from the same grid as the leads replies and the digest (intake.replies
+.leads_view), so every view names the same people.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from intake.councils import REGIONS
+from intake.render import Renderer
+from intake.replies import leads_view, when
+
+if TYPE_CHECKING:
+    from intake.service import IntakeService
+
+COLUMNS = ("Region", "Role", "Name", "Council")
+FORMATS = ("html", "csv", "md")
+
+
+async def appendix_a(service: IntakeService) -> list[dict[str, str]]:
+    """One row per region and role, in the register's region order; unnamed roles have an
+    empty name."""
+    async with service.store.reader() as unit:
+        nominations = await unit.nominations()
+    rows = []
+    for region in leads_view(nominations, service.campaign, service.councils, REGIONS):
+        for role in region["roles"]:
+            rows.append({"region": region["region"], "role": role["title"], "name": role["name"], "council": role["council"]})
+    return rows
+
+
+def to_csv(rows: list[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([row["region"], row["role"], row["name"], row["council"]])
+    return out.getvalue()
+
+
+def _md(value: str) -> str:
+    # A table cell: no pipes or line breaks from what people typed.
+    return " ".join(value.replace("\\", "\\\\").replace("|", "\\|").split()) or "—"
+
+
+def to_markdown(rows: list[dict[str, str]], *, title: str = "Appendix A: regional children's improvement leads") -> str:
+    lines = [f"## {title}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    previous = None
+    for row in rows:
+        region = row["region"] if row["region"] != previous else ""
+        previous = row["region"]
+        lines.append("| " + " | ".join([_md(region) if region else "", _md(row["role"]), _md(row["name"]), _md(row["council"])]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_html(rows: list[dict[str, str]], renderer: Renderer, *, context: dict[str, Any]) -> str:
+    grouped: list[dict[str, Any]] = []
+    for row in rows:
+        if not grouped or grouped[-1]["region"] != row["region"]:
+            grouped.append({"region": row["region"], "rows": []})
+        grouped[-1]["rows"].append(row)
+    return renderer.render("leads.html.j2", {**context, "regions": grouped, "columns": COLUMNS})
+
+
+async def render(service: IntakeService, fmt: str, *, renderer: Renderer, now: datetime) -> str:
+    rows = await appendix_a(service)
+    if fmt == "csv":
+        return to_csv(rows)
+    if fmt == "md":
+        return to_markdown(rows)
+    named = sum(1 for row in rows if row["name"])
+    return to_html(
+        rows, renderer,
+        context={"as_of": when(now, service.campaign), "named": named, "total": len(rows), "campaign_name": service.campaign.campaign.name},
+    )

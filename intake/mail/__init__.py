@@ -1,0 +1,1 @@
+"""The email channel: reading inbound mail, the SMTP handler and the outbound sender."""

@@ -1,0 +1,163 @@
+"""Inbound SMTP (aiosmtpd), in the service's own event loop.
+
+The handler only translates: a bad recipient is refused at RCPT (550), a message is kept
+by the service before we answer 250 (RFC 5321 §6.1: after 250 it is our responsibility),
+a failure to keep it is a 451 so the sender's server tries again, and the work of reading
+and answering it happens after the 250, on a queue.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from email import policy
+from email.parser import BytesHeaderParser
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from intake.messages import Inbound, storable
+from intake.store import Kept
+
+log = logging.getLogger(__name__)
+
+
+def external_id(raw: bytes, message_id: str | None) -> str:
+    """Message-ID when there is one; otherwise the content's hash, so a resend is still
+    recognised."""
+    if message_id and message_id.strip():
+        return message_id.strip()
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def peek_headers(raw: bytes) -> tuple[str | None, str]:
+    """Message-ID and Subject, read cheaply; never raises on broken headers."""
+    try:
+        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+        message_id = headers.get("Message-ID")
+        subject = headers.get("Subject") or ""
+        return (str(message_id).strip() if message_id else None), " ".join(str(subject).split())[:998]
+    except Exception:  # noqa: BLE001 - malformed input gets kept all the same
+        return None, ""
+
+
+class IntakeHandler:
+    def __init__(
+        self,
+        *,
+        keep: Callable[[Inbound], Awaitable[Kept]],
+        addresses: list[str],
+        on_kept: Callable[[int], None],
+    ) -> None:
+        self.keep = keep
+        self.addresses = {address.lower() for address in addresses}
+        self.on_kept = on_kept
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.lower() not in self.addresses:
+            return f"550 5.1.1 <{address}>: no such intake address here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        message_id, subject = peek_headers(raw)
+        mail_from = envelope.mail_from or ""
+        inbound = Inbound(
+            channel="email",
+            raw=raw,
+            sender=mail_from if "@" in mail_from else None,
+            external_id=external_id(raw, message_id),
+            subject=subject,
+            meta={
+                "envelope_from": storable(mail_from),
+                "rcpt_tos": [storable(r) for r in envelope.rcpt_tos],
+                "peer": _peer(session),
+                "helo": storable(str(session.host_name or "")),
+            },
+        )
+        try:
+            kept = await self.keep(inbound)
+        except Exception:  # noqa: BLE001 - our fault: the sender must try again
+            log.exception("could not keep a message from %s", mail_from)
+            return "451 4.3.0 Temporary failure storing the message; please try again later"
+        if not kept.duplicate:
+            self.on_kept(kept.id)
+        return f"250 2.0.0 OK: kept as {kept.id}"
+
+
+def _peer(session: Session) -> str:
+    peer: Any = session.peer
+    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
+
+
+class ProcessingQueue:
+    """Processes kept messages after the 250, in the background, in arrival order."""
+
+    def __init__(
+        self,
+        process: Callable[[int], Awaitable[Any]],
+        *,
+        workers: int = 1,
+        busy: Callable[[], bool] = lambda: False,
+        patience: float = 0.2,
+    ) -> None:
+        self.process = process
+        # While messages are arriving, keeping them (and answering 250) goes first;
+        # processing waits, but never longer than `patience` per message.
+        self.busy = busy
+        self.patience = patience
+        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        self.workers = workers
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def put(self, inbound_id: int) -> None:
+        self.queue.put_nowait(inbound_id)
+
+    async def _work(self) -> None:
+        while True:
+            inbound_id = await self.queue.get()
+            waited = 0.0
+            while self.busy() and waited < self.patience:
+                await asyncio.sleep(0.01)
+                waited += 0.01
+            try:
+                await self.process(inbound_id)
+            except Exception:  # noqa: BLE001 - the service records its own failures
+                log.exception("processing %s failed", inbound_id)
+            finally:
+                self.queue.task_done()
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._work(), name=f"inbound-{n}") for n in range(self.workers)]
+
+    async def drain(self) -> None:
+        await self.queue.join()
+
+    async def stop(self) -> None:
+        await self.drain()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def start_smtp(
+    handler: IntakeHandler, *, host: str, port: int, data_size_limit: int, hostname: str | None = None
+) -> asyncio.AbstractServer:
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: SMTP(
+            handler,
+            data_size_limit=data_size_limit,
+            enable_SMTPUTF8=True,
+            hostname=hostname,
+            ident="CIB intake",
+        ),
+        host=host,
+        port=port,
+    )

@@ -1,0 +1,65 @@
+"""What crosses the boundary between a channel and the core: an `Inbound` in, an
+`Outcome` with `Reply`s out. Channels build the first and render the second; neither
+side knows how the other works."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Channel = Literal["email", "slack"]
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str | None) -> str | None:
+    """Text any database can hold: lone surrogates (undecodable bytes) become U+FFFD and
+    NULs are dropped (PostgreSQL refuses them)."""
+    if text is None:
+        return None
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
+
+
+@dataclass(frozen=True)
+class FormInput:
+    """Values from a Slack modal, keyed by field key ("" for an empty field).
+    For the nomination: "region", "<role>.name", "<role>.council", "<role>.email"."""
+
+    kind: Literal["offer", "nomination"]
+    values: dict[str, str]
+    offer: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: Channel
+    raw: bytes  # the whole RFC 5322 message, or the Slack payload as JSON
+    sender: str | None = None  # email address: From, or the Slack user's profile email
+    external_id: str | None = None  # Message-ID, or Slack event_id / view id
+    subject: str = ""
+    text: str | None = None  # Slack: the message text (email text comes from `raw`)
+    form: FormInput | None = None  # Slack: modal values
+    meta: dict[str, Any] = field(default_factory=dict)  # envelope sender, Slack user/channel/thread
+    admin: bool = False  # a CIB team member (may change anything)
+
+
+@dataclass
+class Reply:
+    """One answer, rendered per channel from templates/<channel>/<kind>.*.j2.
+
+    `context` is plain data (JSON-able) so every channel renders the same facts."""
+
+    kind: str
+    context: dict[str, Any]
+    to: str | None = None
+    subject: str = ""
+
+
+@dataclass
+class Outcome:
+    inbound_id: int
+    classification: str  # submission | nomination | query | enquiry | amend | withdraw | automatic | duplicate | failed
+    replies: list[Reply] = field(default_factory=list)
+    # Things the CIB team may want to hear about as they happen ("PBR-0007 from Camden").
+    notices: list[str] = field(default_factory=list)
+    duplicate: bool = False

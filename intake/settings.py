@@ -1,0 +1,88 @@
+"""Settings from the environment (prefix `CIB_`, Slack's own names for Slack credentials).
+
+Read once by `create_service`; everything else receives the values it needs.
+"""
+from __future__ import annotations
+
+import json
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A comma-separated list in the environment (a JSON list is accepted too).
+AddressList = Annotated[list[str], NoDecode]
+
+
+def _split(value: object) -> object:
+    # "a@x, b@y" in the environment becomes a list; a JSON list is accepted too.
+    if isinstance(value, str):
+        if value.strip().startswith("["):
+            return json.loads(value)
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CIB_", env_file=None, extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///cib-intake.sqlite3"
+    config_dir: Path = PROJECT_ROOT / "config"
+    templates_dir: Path = PROJECT_ROOT / "templates"
+
+    # Inbound SMTP
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    intake_addresses: AddressList = Field(default_factory=lambda: ["eoi@localhost"])
+    max_message_size: int = 10 * 1024 * 1024
+
+    # Outbound mail: a relay when set, otherwise a local Maildir outbox.
+    relay_host: str | None = None
+    relay_port: int = 25
+    relay_username: str | None = None
+    relay_password: str | None = None
+    relay_starttls: bool = False
+    outbox_dir: Path = Path("outbox")
+    from_address: str = "CIB intake <eoi@localhost>"
+
+    # The CIB team
+    team_emails: AddressList = Field(default_factory=list)
+    team_slack_channel: str | None = None
+    admin_slack_users: AddressList = Field(default_factory=list)
+
+    # Slack
+    slack_bot_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CIB_SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "CIB_SLACK_SIGNING_SECRET"),
+    )
+    slack_app_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "CIB_SLACK_APP_TOKEN")
+    )
+    slack_api_url: str = "https://slack.com/api/"
+    http_host: str = "127.0.0.1"
+    http_port: int = 3000
+
+    # Scheduler
+    scheduler_enabled: bool = True
+    # Reminder contacts and region Slack channels (default: config_dir/contacts.csv).
+    contacts_file: Path | None = None
+    # How often an instance that is not running the jobs tries to take over (PostgreSQL).
+    scheduler_lock_retry_seconds: float = Field(default=30.0, gt=0)
+    # How often queued Slack posts (and retries) are looked at while running the jobs.
+    slack_post_interval_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("intake_addresses", "team_emails", "admin_slack_users", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("intake_addresses")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [address.lower() for address in value]
