@@ -23,6 +23,8 @@ app = typer.Typer(help="CIB intake: expressions of interest, nominations and que
 db_app = typer.Typer(help="Database schema.")
 app.add_typer(db_app, name="db")
 console = Console()
+# Errors go to stderr unwrapped, so a long path or key stays on one line.
+errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 
@@ -30,7 +32,7 @@ def _runtime(**overrides: Any) -> Runtime:
     try:
         return create_service(Settings(**overrides) if overrides else Settings())
     except ConfigError as error:
-        console.print(f"[red]Configuration error[/red]\n{error}")
+        errors.print(f"[red]Configuration error[/red]\n{error}", markup=True, highlight=False)
         raise typer.Exit(2) from error
 
 

@@ -129,8 +129,7 @@ def test_invalid_campaign_config_names_file_key_and_problem(tmp_path):
     env.update(CIB_CONFIG_DIR=str(config), CIB_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3")
     result = cib("export", env=env)
     assert result.returncode == 2
-    assert "campaign.toml" in result.stdout and "offers[1].capacity" in result.stdout
-    assert "greater than 0" in result.stdout
+    assert "campaign.toml: offers[1].capacity: Input should be greater than 0" in result.stderr
 
 
 def test_demo_runs_end_to_end():
