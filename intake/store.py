@@ -9,15 +9,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import Connection, Engine, event, func, insert, select, update
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from intake.models import (
     AuditEntry,
@@ -30,6 +37,7 @@ from intake.models import (
     OutboundMessage,
     Submission,
 )
+from intake.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
 
@@ -40,44 +48,56 @@ class Kept:
     duplicate: bool
 
 
+def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
 def create_engine(url: str, *, synchronous: str = "FULL") -> AsyncEngine:
     """An async engine; on SQLite, WAL with the given synchronous setting (FULL: a commit
     survives a crash of the machine, not only of the process)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={synchronous}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
+        _sqlite_pragmas(engine.sync_engine, synchronous)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+def create_keep_engine(url: str) -> Engine:
+    """SQLite, synchronous=FULL, used from one thread of its own: a whole batch of kept
+    messages is one hop to that thread, where aiosqlite would make a hop per call."""
+    engine = create_sync_engine(make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30})
+    _sqlite_pragmas(engine, "FULL")
+    return engine
+
+
 class Store:
-    def __init__(self, engine: AsyncEngine, *, keep_engine: AsyncEngine | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, *, keep_engine: Engine | None = None) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self.keep_engine = keep_engine or engine
-        self._keep_sessions = async_sessionmaker(self.keep_engine, expire_on_commit=False)
+        # With a keep engine (SQLite), raw messages are kept on its own thread; otherwise
+        # through the main engine.
+        self.keep_engine = keep_engine
+        self._keep_thread = ThreadPoolExecutor(1, thread_name_prefix="keep") if keep_engine else None
         # SQLite has one writer at a time: queue our own writers here rather than have
         # them spin on "database is locked". PostgreSQL needs no such queue.
-        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._writer = WriterLock() if engine.dialect.name == "sqlite" else None
         self._keeping: list[tuple[dict[str, Any], asyncio.Future[Kept]]] = []
         self._keeper: asyncio.Task[None] | None = None
 
     @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[None]:
+    async def _writing(self, *, urgent: bool = False) -> AsyncIterator[None]:
         if self._writer is None:
             yield
             return
-        async with self._writer:
+        async with self._writer.hold(urgent=urgent):
             yield
 
     @classmethod
@@ -88,7 +108,7 @@ class Store:
             # message (a message still "received" is processed again at start), so those
             # commits skip the fsync (WAL, synchronous=NORMAL: safe against a crash of
             # the process; the machine losing power rolls back to the last kept state).
-            return cls(create_engine(url, synchronous="NORMAL"), keep_engine=create_engine(url))
+            return cls(create_engine(url, synchronous="NORMAL"), keep_engine=create_keep_engine(url))
         return cls(create_engine(url))
 
     @property
@@ -103,8 +123,9 @@ class Store:
         if self._keeper is not None:
             await asyncio.gather(self._keeper, return_exceptions=True)
         await self.engine.dispose()
-        if self.keep_engine is not self.engine:
-            await self.keep_engine.dispose()
+        if self.keep_engine is not None and self._keep_thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._keep_thread, self.keep_engine.dispose)
+            self._keep_thread.shutdown()
 
     # --- keeping raw input -----------------------------------------------------------
 
@@ -168,34 +189,12 @@ class Store:
                     future.set_result(result)
 
     async def _keep_batch(self, rows: list[dict[str, Any]]) -> list[Kept | BaseException]:
-        async with self._writing(), self._keep_sessions.begin() as session:
-            wanted = {(r["channel"], r["external_id"]) for r in rows if r["external_id"]}
-            known: dict[tuple[str, str], int] = {}
-            for channel in {c for c, _ in wanted}:
-                ids = [e for c, e in wanted if c == channel]
-                found = await session.execute(
-                    select(InboundMessage.external_id, InboundMessage.id).where(
-                        InboundMessage.channel == channel, InboundMessage.external_id.in_(ids)
-                    )
-                )
-                known.update({(channel, e): i for e, i in found})
-            fresh: list[dict[str, Any]] = []
-            for r in rows:
-                key = (r["channel"], r["external_id"])
-                if r["external_id"] and (key in known or any(
-                    (f["channel"], f["external_id"]) == key for f in fresh
-                )):
-                    continue
-                fresh.append(r)
-            if fresh:
-                inserted = await session.execute(
-                    insert(InboundMessage).returning(InboundMessage.id, sort_by_parameter_order=True),
-                    fresh,
-                )
-                for r, (new_id,) in zip(fresh, inserted.all(), strict=True):
-                    r["_id"] = new_id
-                    if r["external_id"]:
-                        known[(r["channel"], r["external_id"])] = new_id
+        async with self._writing(urgent=True):
+            if self.keep_engine is not None and self._keep_thread is not None:
+                known = await asyncio.get_running_loop().run_in_executor(self._keep_thread, self._keep_on_thread, rows)
+            else:
+                async with self.engine.begin() as connection:
+                    known = await connection.run_sync(_keep_rows, rows)
         results: list[Kept | BaseException] = []
         for r in rows:
             if "_id" in r:
@@ -203,6 +202,11 @@ class Store:
             else:
                 results.append(Kept(known[(r["channel"], r["external_id"])], True))
         return results
+
+    def _keep_on_thread(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+        assert self.keep_engine is not None
+        with self.keep_engine.begin() as connection:
+            return _keep_rows(connection, rows)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
@@ -214,6 +218,43 @@ class Store:
     async def reader(self) -> AsyncIterator[Unit]:
         async with self.sessions() as session:
             yield Unit(session)
+
+
+def _keep_rows(connection: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """Insert the rows not kept before; each new row gets its id as r["_id"]. A fixed
+    handful of statements however many rows: which are known already, one executemany,
+    then the new ids (RETURNING with executemany would go row by row on SQLite)."""
+    known = _known_inbound(connection, rows)
+    fresh: list[dict[str, Any]] = []
+    wanted: set[tuple[str, str]] = set()
+    for r in rows:
+        key = (r["channel"], r["external_id"])
+        if r["external_id"] is None:
+            # Nothing to look it up by afterwards: this one needs its own insert.
+            r["_id"] = connection.execute(insert(InboundMessage).returning(InboundMessage.id), r).scalar_one()
+        elif key not in known and key not in wanted:
+            wanted.add(key)
+            fresh.append(r)
+    if fresh:
+        connection.execute(insert(InboundMessage), fresh)
+        known.update(_known_inbound(connection, fresh))
+        for r in fresh:
+            r["_id"] = known[(r["channel"], r["external_id"])]
+    return known
+
+
+def _known_inbound(connection: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    wanted = {(r["channel"], r["external_id"]) for r in rows if r["external_id"] is not None}
+    known: dict[tuple[str, str], int] = {}
+    for channel in {c for c, _ in wanted}:
+        ids = [e for c, e in wanted if c == channel]
+        found = connection.execute(
+            select(InboundMessage.external_id, InboundMessage.id).where(
+                InboundMessage.channel == channel, InboundMessage.external_id.in_(ids)
+            )
+        )
+        known.update({(channel, e): i for e, i in found})
+    return known
 
 
 class Unit:

@@ -151,7 +151,7 @@ class Delivery:
                 return
             await asyncio.sleep(0.02)
 
-    async def _step_aside(self, patience: float = 0.2) -> None:
+    async def _step_aside(self, patience: float = 2.0) -> None:
         # Keeping arriving messages comes first; sending waits a little for a lull.
         waited = 0.0
         while self.store.keeping and waited < patience:

@@ -105,11 +105,12 @@ class ProcessingQueue:
         *,
         workers: int = 1,
         busy: Callable[[], bool] = lambda: False,
-        patience: float = 0.2,
+        patience: float = 2.0,
     ) -> None:
         self.process = process
-        # While messages are arriving, keeping them (and answering 250) goes first;
-        # processing waits, but never longer than `patience` per message.
+        # While messages are arriving, keeping them (and answering 250) goes first:
+        # processing waits for a lull, but never longer than `patience` per message, so
+        # a burst is accepted at full speed and its replies follow it.
         self.busy = busy
         self.patience = patience
         self.queue: asyncio.Queue[int] = asyncio.Queue()
