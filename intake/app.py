@@ -61,6 +61,11 @@ class Runtime:
 
     async def start(self, *, smtp: bool = True, slack: bool = True, scheduler: bool = True) -> None:
         await upgrade(self.store)
+        # Pay the one-off costs (compiling templates, loading the bank holidays) before
+        # the first message, not while a burst of them is arriving.
+        self.renderer.preload()
+        self.service.campaign.warm()
+        await self.store.warm()
         self.queue.start()
         self.delivery.start()
         # Messages kept but not processed when we last stopped are processed now.

@@ -168,6 +168,13 @@ class Campaign(_Model):
     def localise(self, moment: datetime) -> datetime:
         return moment if moment.tzinfo else moment.replace(tzinfo=self.tz)
 
+    def warm(self) -> None:
+        """Load the bank holidays of the campaign's years now (the first lookup imports
+        the whole holidays package)."""
+        for year in {self.localise(target.deadline).year for target in self.targets()}:
+            for offset in (-1, 0, 1):
+                _england_holidays(year + offset)
+
     def targets(self) -> list[Offer | NominationSpec]:
         """Everything with a deadline, soonest first."""
         return sorted(

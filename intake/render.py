@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +33,31 @@ def _json_string(value: Any) -> str:
     return json.dumps("" if value is None else str(value))[1:-1]
 
 
+@lru_cache(maxsize=8)
+def _environment(templates_dir: Path) -> Environment:
+    # One per directory and process: compiled templates are shared by every Renderer.
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir)),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["mrkdwn"] = mrkdwn_escape
+    env.filters["jsonstr"] = _json_string
+    return env
+
+
 class Renderer:
     def __init__(self, templates_dir: Path) -> None:
-        self.env = Environment(
-            loader=FileSystemLoader(str(templates_dir)),
-            autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        self.env.filters["mrkdwn"] = mrkdwn_escape
-        self.env.filters["jsonstr"] = _json_string
+        self.env = _environment(Path(templates_dir).resolve())
         self._known: set[str] | None = None
+
+    def preload(self) -> None:
+        """Compile every template now, so the first reply after start is not the slow one."""
+        for name in self._names:
+            self.env.get_template(name)
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         return self.env.get_template(name).render(**context)

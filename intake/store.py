@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, func, insert, select, update
@@ -91,6 +92,7 @@ class Store:
         self._writer = WriterLock() if engine.dialect.name == "sqlite" else None
         self._keeping: list[tuple[dict[str, Any], asyncio.Future[Kept]]] = []
         self._keeper: asyncio.Task[None] | None = None
+        self._last_kept = float("-inf")
 
     @asynccontextmanager
     async def _writing(self, *, urgent: bool = False) -> AsyncIterator[None]:
@@ -162,8 +164,12 @@ class Store:
 
     @property
     def keeping(self) -> bool:
-        """True while messages are waiting to be kept: other writers should step aside."""
-        return bool(self._keeping) or (self._keeper is not None and not self._keeper.done())
+        """True while messages are arriving (being kept, or kept in the last tenth of a
+        second: senders waiting for a 250 send their next message at once): other
+        writers should step aside."""
+        if self._keeping or (self._keeper is not None and not self._keeper.done()):
+            return True
+        return time.monotonic() - self._last_kept < 0.1
 
     async def _keep_batches(self) -> None:
         while self._keeping:
@@ -180,6 +186,7 @@ class Store:
                         results.append(error)
             except Exception as error:  # noqa: BLE001 - each sender is told (451), none hangs
                 results = [error] * len(batch)
+            self._last_kept = time.monotonic()
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():
                     continue
@@ -187,6 +194,32 @@ class Store:
                     future.set_exception(result)
                 else:
                     future.set_result(result)
+
+    async def warm(self) -> None:
+        """Open the keeping connection and compile its statements by keeping a message
+        and rolling it back: the first burst after start does not pay for them."""
+        row = {
+            "channel": "warm-up", "external_id": "warm-up", "sender": None, "subject": "", "raw": b"",
+            "meta": {}, "received_at": datetime(2000, 1, 1, tzinfo=UTC), "status": "received",
+        }
+        async with self._writing(urgent=True):
+            await self._warm(row)
+
+    async def _warm(self, row: dict[str, Any]) -> None:
+        if self.keep_engine is not None and self._keep_thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._keep_thread, self._keep_and_roll_back, row)
+        else:
+            async with self.engine.connect() as connection:
+                transaction = await connection.begin()
+                await connection.run_sync(_keep_rows, [row])
+                await transaction.rollback()
+
+    def _keep_and_roll_back(self, row: dict[str, Any]) -> None:
+        assert self.keep_engine is not None
+        with self.keep_engine.connect() as connection:
+            transaction = connection.begin()
+            _keep_rows(connection, [row])
+            transaction.rollback()
 
     async def _keep_batch(self, rows: list[dict[str, Any]]) -> list[Kept | BaseException]:
         async with self._writing(urgent=True):
