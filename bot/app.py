@@ -80,6 +80,9 @@ class Service(Protocol):
 
     async def keep(self, inbound: Inbound) -> Kept: ...
 
+    @property
+    def arriving(self) -> bool: ...
+
     async def identify(self, inbound_id: int, *, sender: str | None, admin: bool = False) -> None: ...
 
     async def process(self, inbound_id: int) -> Outcome: ...
@@ -131,7 +134,7 @@ class SlackBot:
         self.client = client
         self.campaign = service.campaign
         self.councils = service.councils
-        self.background = background or Background()
+        self.background = background or Background(busy=lambda: service.arriving)
         # The core's clock, so deadlines shown in Slack agree with the core's answers.
         self.now = getattr(service, "clock", None) or (lambda: datetime.now(timezone.utc))
         self.directory = Directory(client)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class Background:
-    def __init__(self, *, limit: int = 4, acks_first: float = 0.5) -> None:
+    def __init__(
+        self, *, limit: int = 4, acks_first: float = 0.5, busy: Callable[[], bool] = lambda: False
+    ) -> None:
         # Bounded so a burst queues here instead of crowding out the acks on the loop.
         self._slots = asyncio.Semaphore(limit)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -29,6 +31,8 @@ class Background:
         self._quiet = asyncio.Event()
         self._quiet.set()
         self._acks_first = acks_first
+        # Messages arriving by any channel (the core keeping them) count as well.
+        self._busy = busy
 
     @contextmanager
     def acking(self) -> Iterator[None]:
@@ -43,13 +47,22 @@ class Background:
                 self._quiet.set()
 
     async def after_acks(self) -> None:
-        """Wait until no request is waiting to be acknowledged (or `acks_first` has passed):
-        Slack's 3 seconds are for the acks; the work behind them has no such deadline."""
-        if self._acking:
-            try:
-                await asyncio.wait_for(self._quiet.wait(), self._acks_first)
-            except TimeoutError:
-                pass
+        """Wait until no request is waiting to be acknowledged and no message is arriving
+        (or `acks_first` has passed): Slack's 3 seconds are for the acks; the work behind
+        them has no such deadline."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._acks_first
+        while self._acking or self._busy():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            if self._acking:
+                try:
+                    await asyncio.wait_for(self._quiet.wait(), min(remaining, 0.01))
+                except TimeoutError:
+                    pass
+            else:
+                await asyncio.sleep(min(remaining, 0.01))
 
     def __len__(self) -> int:
         return len(self._tasks)

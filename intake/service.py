@@ -110,6 +110,11 @@ class IntakeService:
 
     # --- keeping and processing --------------------------------------------------------
 
+    @property
+    def arriving(self) -> bool:
+        """Messages are arriving (from any channel): work that can wait should."""
+        return self.store.keeping
+
     async def keep(self, inbound: Inbound) -> Kept:
         """Commit the raw input; nothing else happens before this returns."""
         meta = dict(inbound.meta)

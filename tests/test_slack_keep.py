@@ -211,3 +211,28 @@ async def test_background_work_steps_aside_while_requests_wait_for_their_ack():
         background.spawn(work(), name="starved")
         assert await background.drain(2)
         assert 0.25 <= started[-1] - begun < 1.0
+
+
+async def test_background_work_waits_while_messages_are_arriving_by_any_channel():
+    from bot.tasks import Background
+
+    arriving = True
+    background = Background(acks_first=0.3, busy=lambda: arriving)
+    started: list[float] = []
+
+    async def work() -> None:
+        started.append(time.monotonic())
+
+    begun = time.monotonic()
+    background.spawn(work(), name="after-a-burst")
+    await asyncio.sleep(0.1)
+    assert started == []  # an email burst being kept holds Slack's background work too
+    arriving = False
+    assert await background.drain(1)
+    assert len(started) == 1 and started[0] - begun < 0.3
+
+    arriving = True  # and never for longer than `acks_first`
+    begun = time.monotonic()
+    background.spawn(work(), name="starved")
+    assert await background.drain(2)
+    assert 0.25 <= started[-1] - begun < 1.0
