@@ -218,8 +218,10 @@ def digest(
     as_of: str | None = typer.Option(None, "--as-of", help="Run as if it were this moment (ISO; local time if no offset)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the digest and who would get it; send nothing."),
     html: Path | None = typer.Option(None, "--html", help="Also write the HTML digest to this file."),
+    now_: bool = typer.Option(False, "--now", help="Send one now, whatever the schedule."),
 ) -> None:
-    """Send the CIB team's digest if one is due now (or --as-of); --dry-run --html PATH to look at it."""
+    """Send the CIB team's digest if one is due now (or --as-of), or --now on demand;
+    --dry-run --html PATH to look at it."""
     from intake.db import upgrade
     from intake.schedule import deliver_now, send_digest
 
@@ -228,7 +230,7 @@ def digest(
     async def work(rt: Runtime) -> None:
         await upgrade(rt.store)
         now = _as_of(rt, as_of)
-        report = await send_digest(rt, now=now, dry_run=dry_run)
+        report = await send_digest(rt, now=now, dry_run=dry_run, on_demand=now_)
         if html:
             html.write_text(report.html or "", encoding="utf-8")
             console.print(f"Wrote {html}")

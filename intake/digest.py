@@ -51,7 +51,9 @@ def upcoming_digests(campaign: Campaign, now: datetime, count: int = 7) -> list[
     return [digest_time(campaign, first + timedelta(days=n)) for n in range(count)]
 
 
-def send_key(moment: datetime, recipient: str) -> str:
+def send_key(moment: datetime, recipient: str, *, on_demand: bool = False) -> str:
+    if on_demand:  # asked for at `moment`: never the same key as the day's scheduled one
+        return f"{KIND}:on-demand:{moment.isoformat()}:{recipient}"
     return f"{KIND}:{moment.date().isoformat()}:{recipient}"
 
 

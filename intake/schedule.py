@@ -276,15 +276,18 @@ def render_reminder(runtime: Runtime, reminder: Reminder, context: dict[str, Any
     )
 
 
-async def send_digest(runtime: Runtime, *, now: datetime | None = None, dry_run: bool = False) -> RunReport:
+async def send_digest(
+    runtime: Runtime, *, now: datetime | None = None, dry_run: bool = False, on_demand: bool = False
+) -> RunReport:
     """Send the daily digest due at `now` (no older than the grace period) to the CIB team
-    by email and Slack. The report carries the rendered digest even when none is due."""
+    by email and Slack; `on_demand`: one now, whatever the schedule (each request is its
+    own send). The report carries the rendered digest even when none is due."""
     now = _as_of(runtime, now)
     campaign, settings = runtime.campaign, runtime.settings
     report = RunReport(kind=digests.KIND, now=now)
     digest = await digests.build_digest(runtime.service, now)
     report.text, report.html = digests.render_email(runtime.renderer, digest)
-    moment = digests.due_digest(campaign, now)
+    moment = now if on_demand else digests.due_digest(campaign, now)
     if moment is None:
         return report
     report.due.append(moment.isoformat())
@@ -299,7 +302,7 @@ async def send_digest(runtime: Runtime, *, now: datetime | None = None, dry_run:
     rows: list[tuple[OutboundMessage, Planned]] = []
     payload: dict[str, Any] | None = None
     for channel, recipient in recipients:
-        key = digests.send_key(moment, recipient if channel == "email" else f"slack:{recipient}")
+        key = digests.send_key(moment, recipient if channel == "email" else f"slack:{recipient}", on_demand=on_demand)
         if key in already:
             report.planned.append(Planned(digests.KIND, channel, recipient, digest.subject, key, "CIB team", "sent before"))
             continue

@@ -80,6 +80,19 @@ async def test_digest_is_sent_once_a_day_in_html_and_text(runtime, clock, relay)
     await flush(runtime)
 
 
+async def test_a_digest_on_demand_is_sent_whatever_the_schedule(runtime, clock, relay):
+    await seed(runtime, clock)
+    evening = datetime(2027, 5, 20, 22, 0, tzinfo=LONDON)  # no scheduled digest is due
+    assert (await send_digest(runtime, now=evening)).recorded == 0
+    asked = await send_digest(runtime, now=evening, on_demand=True)
+    assert asked.recorded == 1 and asked.due == [evening.isoformat()]
+    # Each request is its own send; the day's scheduled digest is not taken by it.
+    assert (await send_digest(runtime, now=evening.replace(minute=5), on_demand=True)).recorded == 1
+    assert (await send_digest(runtime, now=datetime(2027, 5, 21, 8, 30, tzinfo=LONDON))).recorded == 1
+    await flush(runtime)
+    assert len(relay.to("team@local.gov.uk")) == 3
+
+
 def test_cib_digest_dry_run_writes_html_and_sends_nothing(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
@@ -93,6 +106,11 @@ def test_cib_digest_dry_run_writes_html_and_sends_nothing(tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
     assert "would send" in result.output and "team@local.gov.uk" in result.output
     assert target.read_text().startswith("<!DOCTYPE html>")
+    assert not (tmp_path / "outbox").exists()
+    result = CliRunner().invoke(app, ["digest", "--as-of", "2027-05-20T22:00", "--dry-run"])
+    assert result.exit_code == 0 and "No digest is due" in result.output
+    result = CliRunner().invoke(app, ["digest", "--as-of", "2027-05-20T22:00", "--now", "--dry-run"])
+    assert result.exit_code == 0 and "would send" in result.output
     assert not (tmp_path / "outbox").exists()
     result = CliRunner().invoke(app, ["remind", "--as-of", "2027-05-13T09:00", "--dry-run"])
     assert result.exit_code == 0 and "would send" in result.output
