@@ -52,6 +52,7 @@ class Runtime:
     smtp_server: asyncio.AbstractServer | None = None
     slack: Any = None
     scheduler: Any = None
+    slack_poster: Any = None  # intake.schedule.SlackPoster, made when first needed
     _started: list[str] = field(default_factory=list)
 
     @property

@@ -426,11 +426,9 @@ def slack_poster(runtime: Runtime) -> SlackPoster | None:
     None when no Slack token is configured."""
     if not _slack_enabled(runtime):
         return None
-    poster = getattr(runtime, "_slack_poster", None)
-    if poster is None:
-        poster = SlackPoster(runtime)
-        setattr(runtime, "_slack_poster", poster)
-    return poster
+    if runtime.slack_poster is None:
+        runtime.slack_poster = SlackPoster(runtime)
+    return runtime.slack_poster
 
 
 # --- who runs the jobs -------------------------------------------------------------------

@@ -69,10 +69,3 @@ async def flush(runtime: Runtime) -> None:
         await asyncio.sleep(0.01)
     else:
         raise AssertionError(f"not delivered: {[(r.kind, r.recipient, r.status, r.error) for r in waiting]}")
-    # Let the background worker take its wake-up before anything stops it: on Python 3.11
-    # a cancel that lands as asyncio.wait_for's inner wait completes can be lost, and
-    # Delivery.stop() would then wait for a task that never ends.
-    for _ in range(500):
-        if not runtime.delivery._wake.is_set():
-            return
-        await asyncio.sleep(0.01)

@@ -3,7 +3,6 @@
 restart in the middle, and every message read back from a real SMTP relay."""
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
