@@ -128,6 +128,7 @@ class Store:
         if self.keep_engine is not None and self._keep_thread is not None:
             await asyncio.get_running_loop().run_in_executor(self._keep_thread, self.keep_engine.dispose)
             self._keep_thread.shutdown()
+            self._keep_thread = None
 
     # --- keeping raw input -----------------------------------------------------------
 
@@ -148,7 +149,7 @@ class Store:
         many senders at once do not queue behind each other's disk writes."""
         row = {
             "channel": channel,
-            "external_id": external_id,
+            "external_id": external_id or None,  # "" would make every such message one
             "sender": sender,
             "subject": subject,
             "raw": raw,
