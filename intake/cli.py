@@ -55,6 +55,9 @@ def serve(
 ) -> None:
     """Run the service: SMTP intake, outbound mail, the Slack bot and the scheduler."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosmtpd logs every SMTP command at INFO: a line per command is noise (and, in a
+    # burst, real work); its warnings and errors still show.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     runtime = _runtime()
 
     async def main() -> None:
