@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from bot.commands import Command, parse_command, resolve_target
 from bot.forms import (
@@ -205,7 +206,6 @@ def test_modals_render_within_slacks_limits():
 
 
 def test_manifest_subscribes_to_what_the_bot_handles():
-    yaml = pytest.importorskip("yaml")
     manifest = yaml.safe_load((CONFIG / "slack-manifest.yml").read_text())
     settings = manifest["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == {"app_mention", "message.im"}
