@@ -15,6 +15,7 @@ import multiprocessing as mp
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -126,7 +127,19 @@ async def _load(port: int, clients: int, messages: int) -> tuple[list[float], li
     return latencies, errors, time.perf_counter() - started
 
 
-def run(kind: str, clients: int, messages: int, database: str | None) -> dict[str, object]:
+@dataclass
+class Burst:
+    latencies: list[float]
+    errors: int
+    elapsed: float
+    # Full pipeline only: messages processed and submissions stored once its queue had
+    # drained, and how long after the last 250 that took.
+    processed: int = 0
+    submissions: int = 0
+    drain: float = 0.0
+
+
+def run(kind: str, clients: int, messages: int, database: str | None) -> Burst:
     """One burst against a fresh server of this kind."""
     ctx = mp.get_context("spawn")
     port_out, done_out, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
@@ -135,23 +148,19 @@ def run(kind: str, clients: int, messages: int, database: str | None) -> dict[st
     port = port_out.get(timeout=60)
     latencies, errors, elapsed = asyncio.run(_load(port, clients, messages))
     stop.set()
-    result: dict[str, object] = {}
+    burst = Burst(latencies, len(errors), elapsed)
     if kind == "full":
-        processed, submissions, drain = done_out.get(timeout=300)
-        result.update(processed=processed, submissions=submissions, drain=drain)
+        burst.processed, burst.submissions, burst.drain = done_out.get(timeout=300)
     process.join(timeout=60)
-    ordered = sorted(latencies)
-    result.update(kind=kind, latencies=ordered, errors=len(errors), elapsed=elapsed)
-    return result
+    return burst
 
 
-def summary(bursts: list[dict[str, object]]) -> dict[str, float]:
-    latencies = sorted(x for b in bursts for x in b["latencies"])  # type: ignore[attr-defined]
-    elapsed = sum(float(b["elapsed"]) for b in bursts)  # type: ignore[arg-type]
+def summary(bursts: list[Burst]) -> dict[str, float]:
+    latencies = sorted(x for b in bursts for x in b.latencies)
     return {
         "ok": len(latencies),
-        "errors": sum(int(b["errors"]) for b in bursts),  # type: ignore[call-overload]
-        "rate": len(latencies) / elapsed,
+        "errors": sum(b.errors for b in bursts),
+        "rate": len(latencies) / sum(b.elapsed for b in bursts),
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
     }
@@ -166,7 +175,7 @@ def main() -> None:
     args = parser.parse_args()
 
     # Alternate the two, so a busy moment on a shared machine hits both alike.
-    bursts: dict[str, list[dict[str, object]]] = {"bare": [], "full": []}
+    bursts: dict[str, list[Burst]] = {"bare": [], "full": []}
     for _ in range(args.rounds):
         bursts["bare"].append(run("bare", args.clients, args.messages, None))
         bursts["full"].append(run("full", args.clients, args.messages, args.database))
@@ -180,11 +189,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for label, r in (("bare aiosmtpd sink", bare), ("CIB intake (full pipeline)", full)):
         print(f"| {label} | {r['ok']} | {r['errors']} | {r['rate']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} |")
-    share = float(full["rate"]) / float(bare["rate"])
+    share = full["rate"] / bare["rate"]
     print(
         f"\nFull pipeline: {share:.0%} of the bare server's throughput; "
-        f"in the last round {last['processed']} processed, {last['submissions']} submissions stored; "
-        f"{last['drain']:.1f} s after the last 250 to finish processing."
+        f"in the last round {last.processed} processed, {last.submissions} submissions stored; "
+        f"{last.drain:.1f} s after the last 250 to finish processing."
     )
 
 

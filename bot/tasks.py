@@ -14,6 +14,8 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from intake.lull import lull
+
 log = logging.getLogger(__name__)
 
 
@@ -28,8 +30,6 @@ class Background:
         # Requests between "arrived" and "acknowledged" (each waits for a database commit):
         # background work steps aside for them, for at most `acks_first` seconds a step.
         self._acking = 0
-        self._quiet = asyncio.Event()
-        self._quiet.set()
         self._acks_first = acks_first
         # Messages arriving by any channel (the core keeping them) count as well.
         self._busy = busy
@@ -38,31 +38,16 @@ class Background:
     def acking(self) -> Iterator[None]:
         """Around the part of a listener that runs before its ack."""
         self._acking += 1
-        self._quiet.clear()
         try:
             yield
         finally:
             self._acking -= 1
-            if not self._acking:
-                self._quiet.set()
 
     async def after_acks(self) -> None:
         """Wait until no request is waiting to be acknowledged and no message is arriving
         (or `acks_first` has passed): Slack's 3 seconds are for the acks; the work behind
         them has no such deadline."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._acks_first
-        while self._acking or self._busy():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            if self._acking:
-                try:
-                    await asyncio.wait_for(self._quiet.wait(), min(remaining, 0.01))
-                except TimeoutError:
-                    pass
-            else:
-                await asyncio.sleep(min(remaining, 0.01))
+        await lull(lambda: self._acking > 0 or self._busy(), at_most=self._acks_first)
 
     def __len__(self) -> int:
         return len(self._tasks)

@@ -66,7 +66,6 @@ class Runtime:
         # the first message, not while a burst of them is arriving.
         self.renderer.preload()
         self.service.campaign.warm()
-        await self.store.warm()
         self.queue.start()
         self.delivery.start()
         # Messages kept but not processed when we last stopped are processed now.

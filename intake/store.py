@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, func, insert, select, update
@@ -125,7 +125,7 @@ class Store:
         if self._keeper is not None:
             await asyncio.gather(self._keeper, return_exceptions=True)
         await self.engine.dispose()
-        if self.keep_engine is not None and self._keep_thread is not None:
+        if self._keep_thread is not None and self.keep_engine is not None:
             await asyncio.get_running_loop().run_in_executor(self._keep_thread, self.keep_engine.dispose)
             self._keep_thread.shutdown()
             self._keep_thread = None
@@ -175,8 +175,9 @@ class Store:
     async def _keep_batches(self) -> None:
         while self._keeping:
             batch, self._keeping = self._keeping[:500], self._keeping[500:]
+            results: list[Kept | BaseException]
             try:
-                results = await self._keep_batch([row for row, _ in batch])
+                results = [*await self._keep_batch([row for row, _ in batch])]
             except IntegrityError:
                 # Raced with another process on the same message: settle them one by one.
                 results = []
@@ -196,48 +197,15 @@ class Store:
                 else:
                     future.set_result(result)
 
-    async def warm(self) -> None:
-        """Open the keeping connection and compile its statements by keeping a message
-        and rolling it back: the first burst after start does not pay for them."""
-        row = {
-            "channel": "warm-up", "external_id": "warm-up", "sender": None, "subject": "", "raw": b"",
-            "meta": {}, "received_at": datetime(2000, 1, 1, tzinfo=UTC), "status": "received",
-        }
+    async def _keep_batch(self, rows: list[dict[str, Any]]) -> list[Kept]:
         async with self._writing(urgent=True):
-            await self._warm(row)
+            if self._keep_thread is not None:
+                return await asyncio.get_running_loop().run_in_executor(self._keep_thread, self._keep_on_thread, rows)
+            async with self.engine.begin() as connection:
+                return await connection.run_sync(_keep_rows, rows)
 
-    async def _warm(self, row: dict[str, Any]) -> None:
-        if self.keep_engine is not None and self._keep_thread is not None:
-            await asyncio.get_running_loop().run_in_executor(self._keep_thread, self._keep_and_roll_back, row)
-        else:
-            async with self.engine.connect() as connection:
-                transaction = await connection.begin()
-                await connection.run_sync(_keep_rows, [row])
-                await transaction.rollback()
-
-    def _keep_and_roll_back(self, row: dict[str, Any]) -> None:
-        assert self.keep_engine is not None
-        with self.keep_engine.connect() as connection:
-            transaction = connection.begin()
-            _keep_rows(connection, [row])
-            transaction.rollback()
-
-    async def _keep_batch(self, rows: list[dict[str, Any]]) -> list[Kept | BaseException]:
-        async with self._writing(urgent=True):
-            if self.keep_engine is not None and self._keep_thread is not None:
-                known = await asyncio.get_running_loop().run_in_executor(self._keep_thread, self._keep_on_thread, rows)
-            else:
-                async with self.engine.begin() as connection:
-                    known = await connection.run_sync(_keep_rows, rows)
-        results: list[Kept | BaseException] = []
-        for r in rows:
-            if "_id" in r:
-                results.append(Kept(r.pop("_id"), False))
-            else:
-                results.append(Kept(known[(r["channel"], r["external_id"])], True))
-        return results
-
-    def _keep_on_thread(self, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    # Only ever run on the keeping thread, which exists only with a keep engine.
+    def _keep_on_thread(self, rows: list[dict[str, Any]]) -> list[Kept]:
         assert self.keep_engine is not None
         with self.keep_engine.begin() as connection:
             return _keep_rows(connection, rows)
@@ -254,27 +222,28 @@ class Store:
             yield Unit(session)
 
 
-def _keep_rows(connection: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:
-    """Insert the rows not kept before; each new row gets its id as r["_id"]. A fixed
-    handful of statements however many rows: which are known already, one executemany,
-    then the new ids (RETURNING with executemany would go row by row on SQLite)."""
+def _keep_rows(connection: Connection, rows: list[dict[str, Any]]) -> list[Kept]:
+    """Insert the rows not kept before. A fixed handful of statements however many rows:
+    which are known already, one executemany, then the new ids (RETURNING with
+    executemany would go row by row on SQLite)."""
     known = _known_inbound(connection, rows)
-    fresh: list[dict[str, Any]] = []
-    wanted: set[tuple[str, str]] = set()
-    for r in rows:
-        key = (r["channel"], r["external_id"])
+    without_id: dict[int, int] = {}  # row index -> its new id
+    fresh: dict[tuple[str, str], int] = {}  # a key not kept before -> the first row with it
+    for n, r in enumerate(rows):
         if r["external_id"] is None:
             # Nothing to look it up by afterwards: this one needs its own insert.
-            r["_id"] = connection.execute(insert(InboundMessage).returning(InboundMessage.id), r).scalar_one()
-        elif key not in known and key not in wanted:
-            wanted.add(key)
-            fresh.append(r)
+            without_id[n] = connection.execute(insert(InboundMessage).returning(InboundMessage.id), r).scalar_one()
+        elif (key := (r["channel"], r["external_id"])) not in known:
+            fresh.setdefault(key, n)
     if fresh:
-        connection.execute(insert(InboundMessage), fresh)
-        known.update(_known_inbound(connection, fresh))
-        for r in fresh:
-            r["_id"] = known[(r["channel"], r["external_id"])]
-    return known
+        inserted = [rows[n] for n in fresh.values()]
+        connection.execute(insert(InboundMessage), inserted)
+        known.update(_known_inbound(connection, inserted))
+    new = {*without_id, *fresh.values()}
+    return [
+        Kept(without_id[n] if n in without_id else known[(r["channel"], r["external_id"])], n not in new)
+        for n, r in enumerate(rows)
+    ]
 
 
 def _known_inbound(connection: Connection, rows: list[dict[str, Any]]) -> dict[tuple[str, str], int]:

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import aiosmtplib
 
+from intake.lull import PATIENCE, lull
 from intake.store import Store
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,8 @@ class Delivery:
             due = {row.id: row for row in await unit.outbound_due(now)}
         if not due:
             return 0
-        await self._step_aside()
+        # Keeping arriving messages comes first; sending waits a little for a lull.
+        await lull(lambda: self.store.keeping, at_most=PATIENCE)
         # Claim the round in one transaction, send, then record the results in another:
         # two commits a round rather than two a message.
         async with self.store.unit() as unit:
@@ -150,13 +152,6 @@ class Delivery:
             if not busy or asyncio.get_running_loop().time() > deadline:
                 return
             await asyncio.sleep(0.02)
-
-    async def _step_aside(self, patience: float = 2.0) -> None:
-        # Keeping arriving messages comes first; sending waits a little for a lull.
-        waited = 0.0
-        while self.store.keeping and waited < patience:
-            await asyncio.sleep(0.01)
-            waited += 0.01
 
     async def release_stale(self) -> int:
         """Sends a stopped worker left half done go back in the queue (at start)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from intake.lull import PATIENCE, lull
 from intake.messages import Inbound, storable
 from intake.store import Kept
 
@@ -105,7 +106,7 @@ class ProcessingQueue:
         *,
         workers: int = 1,
         busy: Callable[[], bool] = lambda: False,
-        patience: float = 2.0,
+        patience: float = PATIENCE,
     ) -> None:
         self.process = process
         # While messages are arriving, keeping them (and answering 250) goes first:
@@ -123,10 +124,7 @@ class ProcessingQueue:
     async def _work(self) -> None:
         while True:
             inbound_id = await self.queue.get()
-            waited = 0.0
-            while self.busy() and waited < self.patience:
-                await asyncio.sleep(0.01)
-                waited += 0.01
+            await lull(self.busy, at_most=self.patience)
             try:
                 await self.process(inbound_id)
             except Exception:  # noqa: BLE001 - the service records its own failures
