@@ -95,7 +95,7 @@ async def run(scale: int, send_limit: int, renderer: Renderer, campaign, port: i
         began = time.perf_counter()
         async with store.unit() as unit:
             for row in batch:
-                await unit.record_outbound(row)
+                await unit.outbound.record(row)
         batch.clear()
         return time.perf_counter() - began
 

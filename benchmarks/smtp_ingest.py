@@ -85,8 +85,8 @@ async def _full(port_out: mp.Queue, stop: mp.Event, database: str | None, done_o
     started = time.perf_counter()
     await runtime.queue.drain()
     async with runtime.store.reader() as unit:
-        processed = len(await unit.inbound_ids(status="processed"))
-        submissions = len(await unit.submissions())
+        processed = len(await unit.inbound.ids(status="processed"))
+        submissions = len(await unit.submissions.all())
     done_out.put((processed, submissions, time.perf_counter() - started))
     await runtime.stop()
 

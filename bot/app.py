@@ -56,17 +56,15 @@ from intake.campaign import Campaign
 from intake.councils import CouncilRegister
 from intake.digest import digest_for_slack
 from intake.export import to_csv
-from intake.messages import FormInput, Inbound, Outcome
+from intake.messages import FormInput, Inbound, Kept, Outcome
 from intake.replies import deadline_view, when
 from intake.settings import Settings
-from intake.store import Kept
 
 log = logging.getLogger(__name__)
 
 # Message subtypes that are a person writing; everything else (edits, deletions, joins,
 # bots, replies-count updates) is not a new message for the core.
 _WRITTEN = {None, "file_share", "thread_broadcast"}
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _MENTION = re.compile(r"^\s*<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 # A valid form we could not store: shown on the form, which stays open to be sent again.
 NOT_STORED = "Sorry, this could not be stored just now. Please try submitting again."
@@ -83,7 +81,9 @@ class Service(Protocol):
     @property
     def arriving(self) -> bool: ...
 
-    async def identify(self, inbound_id: int, *, sender: str | None, admin: bool = False) -> None: ...
+    async def identify(
+        self, inbound_id: int, *, sender: str | None, admin: bool = False, quiet: bool = False
+    ) -> None: ...
 
     async def process(self, inbound_id: int) -> Outcome: ...
 
@@ -127,8 +127,10 @@ class SlackBot:
         views: SlackViews,
         client: AsyncWebClient,
         background: Background | None = None,
+        poster: Poster | None = None,
     ) -> None:
         self.service = service
+        self.poster = poster
         self.settings = settings
         self.views = views
         self.client = client
@@ -475,8 +477,8 @@ class SlackBot:
             return None
 
     async def answer(self, inbound_id: int, *, user: str, target: Target) -> Outcome | None:
-        """After the ack: who sent the kept message (users.info), then the core, then its
-        answers posted."""
+        """After the ack: who sent the kept message (users.info), then the core, which
+        records its replies and team notices in the outbox; then those are posted."""
         try:
             person = await self.directory.person(user)
         except Exception as error:  # the Web API unreachable: the sender stays unknown
@@ -484,7 +486,10 @@ class SlackBot:
             person = Person(user)
         try:
             await self.background.after_acks()
-            await self.service.identify(inbound_id, sender=person.email, admin=self.is_admin(user, person))
+            # A bot the payload did not show as one is never answered (no loops).
+            await self.service.identify(
+                inbound_id, sender=person.email, admin=self.is_admin(user, person), quiet=person.is_bot
+            )
             await self.background.after_acks()
             outcome = await self.service.process(inbound_id)
         except Exception:
@@ -492,32 +497,24 @@ class SlackBot:
             log.exception("processing Slack message %s failed", inbound_id)
             outcome = Outcome(inbound_id, "failed")
         await self.background.after_acks()
-        if person.is_bot:
-            # A bot the payload did not show as one: never answered (no loops).
-            if not outcome.duplicate:
-                await self.notify_team(outcome.notices, via=user)
-            return outcome
-        await self.deliver(outcome, target, user=user)
+        if outcome.duplicate:
+            return outcome  # a retry or a second click: answered the first time
+        if outcome.classification == "failed" and not person.is_bot:
+            await self.post(target, self.views.message("failed", {"kept": True, **self._team()}))
+        await self.send_recorded(inbound_id)
         return outcome
 
-    async def deliver(self, outcome: Outcome, target: Target, *, user: str | None = None) -> None:
-        if outcome.duplicate:
-            return  # a retry or a second click: answered the first time
-        if outcome.classification == "failed":
-            await self.post(target, self.views.message("failed", {"kept": True, **self._team()}))
-        for reply in outcome.replies:
-            await self.post(target, self.views.reply(reply))
-        await self.notify_team(outcome.notices, via=user)
-
-    async def notify_team(self, notices: list[str], *, via: str | None = None) -> None:
-        channel = self.settings.team_slack_channel
-        if not channel:
+    async def send_recorded(self, inbound_id: int) -> None:
+        """Post now what the core recorded for this message (what fails is tried again
+        later by the outbox's own worker)."""
+        if self.poster is None:
             return
-        for notice in notices:
-            message = self.views.message(
-                "team_notice", {"notice": notice, "via": via if via and _USER_ID.match(via) else None}
-            )
-            await self.post(Target(channel=channel), message)
+        try:
+            sent = await self.poster.send_round(inbound_id=inbound_id)
+        except Exception:  # noqa: BLE001 - recorded, so the outbox worker posts it later
+            log.exception("posting the answers to Slack message %s failed", inbound_id)
+            return
+        self.undelivered += sent.failed
 
     async def post(self, target: Target, message: dict[str, Any]) -> None:
         """Post a message. Slack refusing it (the user gone, the bot not in the channel) is

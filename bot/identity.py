@@ -80,6 +80,10 @@ class Directory:
         self._people[user_id] = (time.monotonic() + self.ttl, person)
         return person
 
+    def adopt(self, other: Directory) -> None:
+        """Learn the direct-message channels another directory has opened."""
+        self._dms.update(other._dms)
+
     def known_dm(self, user_id: str) -> str | None:
         return self._dms.get(user_id)
 

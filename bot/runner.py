@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import SlackBot
+from bot.posting import SlackCarrier
 from bot.tasks import Background
 from bot.views import SlackViews
 from intake.render import Renderer
@@ -60,6 +61,7 @@ class SlackRunner:
     host: str | None = None
     port: int | None = None
     socket: Any = None
+    carrier: Any = None  # the outbox's Slack carrier, sharing the bot's directory
     drain_timeout: float = 30.0
     _stopped: bool = field(default=False, init=False)
 
@@ -86,6 +88,8 @@ class SlackRunner:
             # Closes the port, lets requests being handled finish (and ack).
             await self.http.cleanup()
         await self.bot.background.drain(self.drain_timeout)
+        if self.carrier is not None:
+            self.carrier.share(None)  # the bot's client closes below
         await self.bot.identity.close()
         await self.session.close()
         log.info("Slack stopped")
@@ -112,7 +116,10 @@ async def start_slack(
     settings: Settings,
     *,
     renderer: Renderer | None = None,
+    poster: Any = None,
 ) -> SlackRunner | None:
+    """`poster`: the outbox's Slack dispatcher, whose carrier (`bot.posting`) the bot
+    shares its directory with; the bot posts through it what the core records."""
     socket_mode = bool(settings.slack_app_token)
     if not settings.slack_bot_token or not (settings.slack_signing_secret or socket_mode):
         log.info(NOT_CONFIGURED)
@@ -122,8 +129,11 @@ async def start_slack(
     # One HTTP session for every Web API call: keep-alive instead of a connection per call.
     session = aiohttp.ClientSession()
     client = make_client(settings, session=session)
-    bot = SlackBot(service=service, settings=settings, views=views, client=client)
-    runner = SlackRunner(bot=bot, mode="socket" if socket_mode else "http", session=session)
+    bot = SlackBot(service=service, settings=settings, views=views, client=client, poster=poster)
+    carrier = getattr(poster, "transport", None)
+    if isinstance(carrier, SlackCarrier):
+        carrier.share(bot.directory)
+    runner = SlackRunner(bot=bot, mode="socket" if socket_mode else "http", session=session, carrier=carrier)
     try:
         if not await bot.identity.learn():
             log.warning("Slack: could not confirm the bot token yet; will try again on the first request")

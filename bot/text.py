@@ -1,4 +1,4 @@
-"""Slack's message markup to the plain text the parser reads, and back.
+"""Slack's message markup to the plain text the parser reads, and text escaped for it.
 
 Slack delivers `Contact email: <mailto:jo@camden.gov.uk|jo@camden.gov.uk>` and `&amp;` for
 what the user typed as `jo@camden.gov.uk` and `&`; the parser must see what was typed. The
@@ -7,9 +7,23 @@ question.
 """
 from __future__ import annotations
 
-from intake.render import mrkdwn_escape  # noqa: F401 - re-exported for bot modules
-
 import re
+from typing import Any
+
+_BROADCAST = re.compile(r"(?<![\w.@])@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+def mrkdwn_escape(value: Any) -> str:
+    """Slack's three control characters as entities, and a word joiner after the @ of
+    @channel, @here and @everyone: nothing a user typed can become a mention, a
+    channel-wide ping or a link when it is echoed back, whatever Slack's parsing options.
+    The `mrkdwn` filter of every Slack template."""
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@\u2060\\1", text)
+
+
+FILTERS = {"mrkdwn": mrkdwn_escape}
 
 # <target|label> or <target>
 _LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")

@@ -9,13 +9,13 @@ a long answer is shortened rather than refused by the API.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateNotFound
 
+from bot.text import FILTERS
 from intake.messages import Reply
 from intake.render import Renderer
 
@@ -75,7 +75,7 @@ class SlackViews:
         if renderer is None:
             if templates_dir is None:
                 raise ValueError("SlackViews needs a renderer or a templates directory")
-            renderer = Renderer(templates_dir)
+            renderer = Renderer(templates_dir, filters=FILTERS)
         self.renderer = renderer
         self._static: dict[str, dict[str, Any]] = {}
 
@@ -86,7 +86,7 @@ class SlackViews:
             self.renderer.env.get_template(name)
 
     def render(self, name: str, context: dict[str, Any]) -> dict[str, Any]:
-        return json.loads(self.renderer.render(f"slack/{name}.json.j2", context))
+        return self.renderer.slack(name, context)
 
     def message(self, name: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
         if not context:
@@ -101,7 +101,7 @@ class SlackViews:
         """A core reply as a message. A kind without a Slack template (or a template that
         fails) still gets a plain answer, so the user is never left without one."""
         try:
-            return fit_message(self.renderer.render_slack(reply))
+            return fit_message(self.renderer.slack(reply.kind, reply.context))
         except TemplateNotFound:
             log.error("no Slack template for reply kind %r", reply.kind)
         except Exception:

@@ -1,6 +1,7 @@
-"""One place wires everything: `create_service(settings)` builds the store, the intake
-service, outbound delivery, the SMTP listener, the Slack bot and the scheduler; tests
-build it with a temporary database and free ports."""
+"""The composition root: `create_service(settings)` builds the store, the channels (the
+only place `bot` is imported), the pipeline behind the intake service, the outbox
+dispatchers, the SMTP listener, the Slack bot and the scheduler; tests build it with a
+temporary database and free ports."""
 from __future__ import annotations
 
 import asyncio
@@ -12,12 +13,22 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
+from bot.outbox import SlackReplies
+from bot.posting import SlackCarrier
+from bot.reading import read_slack_row
+from bot.text import FILTERS as SLACK_FILTERS
+from bot.views import SlackViews
 from intake.campaign import Campaign, load_campaign
 from intake.councils import CouncilRegister, load_councils
 from intake.db import upgrade
+from intake.jobs import JobDeps
+from intake.jobs.scheduler import Scheduler, start_scheduler
 from intake.mail.compose import EmailReplies
-from intake.mail.sender import Delivery, MaildirTransport, RelayTransport, Transport
+from intake.mail.reading import read_email_row
+from intake.mail.sender import EmailCarrier, MaildirTransport, RelayTransport, Transport
 from intake.mail.server import IntakeHandler, ProcessingQueue, start_smtp
+from intake.outbox.channels import Channels
+from intake.outbox.dispatch import Dispatcher
 from intake.render import Renderer
 from intake.service import IntakeService, utcnow
 from intake.settings import Settings
@@ -46,19 +57,40 @@ class Runtime:
     councils: CouncilRegister
     renderer: Renderer
     service: IntakeService
-    delivery: Delivery
+    delivery: Dispatcher  # email
     queue: ProcessingQueue
     clock: Callable[[], datetime]
+    jobs: JobDeps
+    slack_poster: Dispatcher | None = None  # Slack, when a bot token is set
     smtp_server: asyncio.AbstractServer | None = None
-    slack: Any = None
-    scheduler: Any = None
-    slack_poster: Any = None  # intake.schedule.SlackPoster, made when first needed
+    slack: Any = None  # bot.runner.SlackRunner, when Slack is configured
+    scheduler: Scheduler | None = None
     _started: list[str] = field(default_factory=list)
 
     @property
     def smtp_port(self) -> int:
         assert self.smtp_server is not None
         return int(self.smtp_server.sockets[0].getsockname()[1])
+
+    @property
+    def dispatchers(self) -> list[Dispatcher]:
+        return [d for d in (self.delivery, self.slack_poster) if d is not None]
+
+    def wake(self) -> None:
+        """Something was recorded in the outbox: every dispatcher looks."""
+        for dispatcher in self.dispatchers:
+            dispatcher.wake()
+
+    async def deliver_now(self) -> tuple[int, int]:
+        """Send everything due now and wait for it (the CLI, which exits afterwards):
+        (emails, Slack posts)."""
+        counts = []
+        for dispatcher in (self.delivery, self.slack_poster):
+            sent = 0
+            while dispatcher is not None and (n := await dispatcher.deliver_due()):
+                sent += n
+            counts.append(sent)
+        return counts[0], counts[1]
 
     async def start(self, *, smtp: bool = True, slack: bool = True, scheduler: bool = True) -> None:
         await upgrade(self.store)
@@ -67,39 +99,36 @@ class Runtime:
         self.renderer.preload()
         self.service.campaign.warm()
         self.queue.start()
-        self.delivery.start()
+        for dispatcher in self.dispatchers:
+            dispatcher.start()
         # Messages kept but not processed when we last stopped are processed now.
         async with self.store.reader() as unit:
-            for inbound_id in await unit.inbound_ids(status="received"):
+            for inbound_id in await unit.inbound.ids(status="received"):
                 self.queue.put(inbound_id)
         if smtp:
-            handler = IntakeHandler(
-                keep=self.service.keep, addresses=self.settings.intake_addresses, on_kept=self.queue.put
-            )
-            self.smtp_server = await start_smtp(
-                handler,
-                host=self.settings.smtp_host,
-                port=self.settings.smtp_port,
-                data_size_limit=self.settings.max_message_size,
-            )
-            log.info(
-                "SMTP listening on %s:%s for %s",
-                self.settings.smtp_host, self.smtp_port, ", ".join(self.settings.intake_addresses),
-            )
+            await self._start_smtp()
         if slack:
             from bot.runner import start_slack
 
-            self.slack = await start_slack(self.service, self.settings, renderer=self.renderer)
+            self.slack = await start_slack(
+                self.service, self.settings, renderer=self.renderer, poster=self.slack_poster
+            )
         if scheduler and self.settings.scheduler_enabled:
-            try:
-                from intake.schedule import start_scheduler
-            except ImportError:
-                start_scheduler = None
-            if start_scheduler is not None:
-                self.scheduler = await start_scheduler(self)
+            self.scheduler = await start_scheduler(self.jobs)
         # Everything built so far lives as long as the process: keep the garbage
         # collector from walking it again on every full collection (long pauses).
         gc.freeze()
+
+    async def _start_smtp(self) -> None:
+        handler = IntakeHandler(keep=self.service.keep, addresses=self.settings.intake_addresses, on_kept=self.queue.put)
+        self.smtp_server = await start_smtp(
+            handler, host=self.settings.smtp_host, port=self.settings.smtp_port,
+            data_size_limit=self.settings.max_message_size,
+        )
+        log.info(
+            "SMTP listening on %s:%s for %s",
+            self.settings.smtp_host, self.smtp_port, ", ".join(self.settings.intake_addresses),
+        )
 
     async def stop(self) -> None:
         if self.smtp_server is not None:
@@ -110,8 +139,37 @@ class Runtime:
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.queue.stop()
-        await self.delivery.stop()
+        for dispatcher in self.dispatchers:
+            await dispatcher.stop()
         await self.store.close()
+
+
+def _channels(settings: Settings, renderer: Renderer, clock: Callable[[], datetime]) -> Channels:
+    """Each channel's reader and outbox; Slack's outbox (and the team's notices) only with
+    a bot token."""
+    channels = Channels()
+    email = EmailReplies(renderer, from_address=settings.from_address, clock=clock)
+    channels.register("email", reader=read_email_row, outbox=email)
+    slack = None
+    if settings.slack_bot_token:
+        slack = SlackReplies(SlackViews(renderer), team_channel=settings.team_slack_channel, clock=clock)
+    channels.register("slack", reader=read_slack_row, outbox=slack)
+    if slack is not None and settings.team_slack_channel:
+        channels.notices = slack
+    return channels
+
+
+def _slack_poster(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Dispatcher | None:
+    if not settings.slack_bot_token:
+        return None
+    from bot.runner import make_client
+
+    carrier = SlackCarrier(lambda session: make_client(settings, session=session))
+    # Paced per channel: a round of 50 posts to one channel takes most of a minute.
+    return Dispatcher(
+        store, carrier, channel="slack", clock=clock, round_size=50,
+        idle_seconds=settings.slack_post_interval_seconds,
+    )
 
 
 def create_service(
@@ -124,34 +182,30 @@ def create_service(
     campaign = load_campaign(settings.config_dir / "campaign.toml")
     councils = load_councils(settings.config_dir / "councils.csv")
     store = Store.from_url(settings.database_url)
-    renderer = Renderer(settings.templates_dir)
-    from_address = settings.from_address
-    delivery = Delivery(
-        store,
-        transport or make_transport(settings),
-        envelope_sender=parseaddr(from_address)[1],
-        clock=clock,
-    )
+    renderer = Renderer(settings.templates_dir, filters=SLACK_FILTERS)
+    carrier = EmailCarrier(transport or make_transport(settings), envelope_sender=parseaddr(settings.from_address)[1])
+    delivery = Dispatcher(store, carrier, channel="email", clock=clock)
+    slack_poster = _slack_poster(settings, store, clock)
+    channels = _channels(settings, renderer, clock)
+    wakers = [d.wake for d in (delivery, slack_poster) if d is not None]
+
+    def wake() -> None:
+        for wake_one in wakers:
+            wake_one()
+
+    intake_address = settings.intake_addresses[0] if settings.intake_addresses else ""
     service = IntakeService(
-        store=store,
-        campaign=campaign,
-        councils=councils,
-        outbox=EmailReplies(renderer, from_address=from_address, clock=clock),
-        clock=clock,
-        intake_address=settings.intake_addresses[0] if settings.intake_addresses else "",
-        on_outbound=delivery.wake,
+        store=store, campaign=campaign, councils=councils, channels=channels, clock=clock,
+        intake_address=intake_address, on_outbound=wake,
     )
     # SQLite has one writer at a time; PostgreSQL can take several.
     workers = 1 if store.dialect == "sqlite" else 4
     queue = ProcessingQueue(service.process, workers=workers, busy=lambda: store.keeping)
+    jobs = JobDeps(
+        store=store, campaign=campaign, councils=councils, renderer=renderer, settings=settings, clock=clock,
+        intake_address=intake_address, outboxes=channels.outboxes, wake=wake,
+    )
     return Runtime(
-        settings=settings,
-        store=store,
-        campaign=campaign,
-        councils=councils,
-        renderer=renderer,
-        service=service,
-        delivery=delivery,
-        queue=queue,
-        clock=clock,
+        settings=settings, store=store, campaign=campaign, councils=councils, renderer=renderer,
+        service=service, delivery=delivery, queue=queue, clock=clock, jobs=jobs, slack_poster=slack_poster,
     )

@@ -135,7 +135,7 @@ def replay(
         await upgrade(rt.store)
         outcomes = await rt.service.replay(ids or None)
         if send:
-            await rt.delivery.deliver_due()
+            await rt.deliver_now()
         table = Table("inbound", "classification")
         for outcome in outcomes:
             table.add_row(str(outcome.inbound_id), outcome.classification)
@@ -188,14 +188,14 @@ def remind(
 ) -> None:
     """Send the reminders due now (or --as-of): the scheduler's own job, run by hand."""
     from intake.db import upgrade
-    from intake.schedule import deliver_now, send_due_reminders
+    from intake.jobs import send_due_reminders
 
     runtime = _runtime()
 
     async def work(rt: Runtime) -> None:
         await upgrade(rt.store)
         now = _as_of(rt, as_of)
-        report = await send_due_reminders(rt, now=now, dry_run=dry_run, catch_up=True)
+        report = await send_due_reminders(rt.jobs, now=now, dry_run=dry_run, catch_up=True)
         when = rt.service.when(now)
         if not report.due:
             console.print(f"No reminders are due at {when}. `cib schedule` lists the coming ones.")
@@ -210,7 +210,7 @@ def remind(
         if dry_run:
             console.print(f"Dry run: {sum(p.state == 'would send' for p in report.planned)} message(s) would be sent; nothing recorded.")
             return
-        emails, posts = await deliver_now(rt)
+        emails, posts = await rt.deliver_now()
         console.print(f"Recorded {report.recorded} reminder(s); sent {emails} email(s) and {posts} Slack post(s) now.")
 
     _run(work, runtime)
@@ -226,14 +226,14 @@ def digest(
     """Send the CIB team's digest if one is due now (or --as-of), or --now on demand;
     --dry-run --html PATH to look at it."""
     from intake.db import upgrade
-    from intake.schedule import deliver_now, send_digest
+    from intake.jobs import send_digest
 
     runtime = _runtime()
 
     async def work(rt: Runtime) -> None:
         await upgrade(rt.store)
         now = _as_of(rt, as_of)
-        report = await send_digest(rt, now=now, dry_run=dry_run, on_demand=now_)
+        report = await send_digest(rt.jobs, now=now, dry_run=dry_run, on_demand=now_)
         if html:
             html.write_text(report.html or "", encoding="utf-8")
             console.print(f"Wrote {html}")
@@ -248,7 +248,7 @@ def digest(
             console.print("Nobody to send it to: set CIB_TEAM_EMAILS and/or CIB_TEAM_SLACK_CHANNEL.")
         if dry_run:
             return
-        emails, posts = await deliver_now(rt)
+        emails, posts = await rt.deliver_now()
         console.print(f"Recorded {report.recorded} digest(s); sent {emails} email(s) and {posts} Slack post(s) now.")
 
     _run(work, runtime)
@@ -274,14 +274,14 @@ def schedule(
         table = Table("when", "what", "before deadline", "recorded", title=f"Reminders (as of {rt.service.when(now)})")
         async with rt.store.reader() as unit:
             for slot in plan.upcoming_slots(rt.campaign, now, past=all_slots):
-                counts = await unit.outbound_count(f"{plan.KIND}:{slot.key}:")
+                counts = await unit.outbound.count_by_status(f"{plan.KIND}:{slot.key}:")
                 recorded = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "-"
                 offset = "deadline day" if slot.offset == 0 else f"{slot.offset} working days"
                 table.add_row(rt.service.when(slot.at), ", ".join(titles[k] for k in slot.targets), offset, recorded)
             console.print(table)
             table = Table("when", "recorded", title="Digests")
             for moment in [m for m in [digests.due_digest(rt.campaign, now)] if m] + digests.upcoming_digests(rt.campaign, now, days):
-                counts = await unit.outbound_count(f"{digests.KIND}:{moment.date().isoformat()}:")
+                counts = await unit.outbound.count_by_status(f"{digests.KIND}:{moment.date().isoformat()}:")
                 table.add_row(rt.service.when(moment), ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "-")
         console.print(table)
         console.print(f"Missed runs are caught up on start within {rt.campaign.reminders.grace_hours:g} hours (reminders) "

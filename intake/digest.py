@@ -93,17 +93,17 @@ async def build_digest(service: IntakeService, now: datetime, *, since: datetime
     campaign, councils = service.campaign, service.councils
     async with service.store.reader() as unit:
         if since is None:
-            since = await unit.last_recorded(KIND, before=now)
+            since = await unit.outbound.last_recorded(KIND, before=now)
             # Our own record of a digest at `now` (a re-run) must not hide the day's news.
             if since is not None and since >= now:
                 since = None
         since = since or now - timedelta(days=1)
-        submissions = await unit.submissions()
-        nominations = await unit.nominations()
-        inbound = [m for m in await unit.inbound_since(since) if m.received_at <= now]
-        attention = [m for m in await unit.inbound_needing_attention() if m.received_at <= now]
-        enquiries = [e for e in await unit.enquiries(since=since) if e.received_at <= now]
-        senders = await unit.senders_until(now)
+        submissions = await unit.submissions.all()
+        nominations = await unit.nominations.all()
+        inbound = [m for m in await unit.inbound.since(since) if m.received_at <= now]
+        attention = [m for m in await unit.inbound.needing_attention() if m.received_at <= now]
+        enquiries = [e for e in await unit.enquiries.all(since=since) if e.received_at <= now]
+        senders = await unit.inbound.senders(until=now)
 
     submissions = [s for s in submissions if s.received_at <= now]
     nominations = [n for n in nominations if n.received_at <= now]

@@ -26,7 +26,7 @@ async def appendix_a(service: IntakeService) -> list[dict[str, str]]:
     """One row per region and role, in the register's region order; unnamed roles have an
     empty name."""
     async with service.store.reader() as unit:
-        nominations = await unit.nominations()
+        nominations = await unit.nominations.all()
     rows = []
     for region in leads_view(nominations, service.campaign, service.councils, REGIONS):
         for role in region["roles"]:

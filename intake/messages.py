@@ -1,10 +1,12 @@
-"""What crosses the boundary between a channel and the core: an `Inbound` in, an
-`Outcome` with `Reply`s out. Channels build the first and render the second; neither
-side knows how the other works."""
+"""What crosses the boundary between a channel and the core: an `Inbound` in (kept as an
+`InboundMessage` row, read back by the channel's reader into a `Message`), `Reply`s and
+scheduled `Post`s out, which the channel's outbox turns into outbound rows. Neither side
+knows how the other works."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 Channel = Literal["email", "slack"]
@@ -43,6 +45,14 @@ class Inbound:
     admin: bool = False  # a CIB team member (may change anything)
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A message committed to the inbound table: its id, and whether it was there before."""
+
+    id: int
+    duplicate: bool
+
+
 @dataclass
 class Reply:
     """One answer, rendered per channel from templates/<channel>/<kind>.*.j2.
@@ -63,3 +73,36 @@ class Outcome:
     # Things the CIB team may want to hear about as they happen ("PBR-0007 from Camden").
     notices: list[str] = field(default_factory=list)
     duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Message:
+    """A kept message as the pipeline reads it (see `intake/pipeline/`)."""
+
+    channel: str
+    sender: str | None  # as the channel read it: a claim, until the sender step has judged it
+    reply_to: str | None
+    subject: str
+    text: str
+    message_id: str | None = None
+    thread_ids: tuple[str, ...] = ()  # In-Reply-To + References
+    automatic: str | None = None  # why this is a machine's message (auto-reply, bounce), if it is
+    form: FormInput | None = None
+    admin: bool = False
+    quiet: bool = False  # never answered (a bot the channel found out about late)
+    meta: dict[str, Any] = field(default_factory=dict)  # the channel's own (where to answer)
+
+
+@dataclass(frozen=True)
+class Post:
+    """A scheduled message (a reminder, a digest), rendered, for a channel's outbox to
+    address and wrap: email uses subject/text/html, Slack its Block Kit `payload`."""
+
+    kind: str
+    recipient: str
+    send_key: str
+    now: datetime
+    subject: str = ""
+    text: str = ""
+    html: str | None = None
+    payload: dict[str, Any] | None = None

@@ -1,31 +1,21 @@
-"""Every reply and notice is rendered here, from templates/<channel>/<kind>.*.j2.
+"""Every reply, notice, reminder and digest is rendered here, from
+templates/<channel>/<kind>.*.j2: the template names are made in this module only.
 
-Email gets a plain-text and an HTML part (HTML autoescaped); Slack gets Block Kit JSON
-whose user-supplied values are escaped for mrkdwn so nothing can ping a channel.
+Email gets a plain-text and an HTML part (HTML autoescaped); Slack gets Block Kit JSON.
+Escaping for a channel's markup is that channel's: it hands its filters in (the Slack
+channel's `mrkdwn`, see `bot/text.py`) when the composition root builds the renderer.
 """
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from intake.messages import Reply
-
-
-_BROADCAST = re.compile(r"(?<![\w.@])@(channel|here|everyone)\b", re.IGNORECASE)
-
-
-def mrkdwn_escape(value: Any) -> str:
-    """Slack's three control characters as entities, and a word joiner after the @ of
-    @channel, @here and @everyone: nothing a user typed can become a mention, a
-    channel-wide ping or a link when it is echoed back, whatever Slack's parsing options."""
-    text = "" if value is None else str(value)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub("@\u2060\\1", text)
+Filter = Callable[[Any], str]
 
 
 def _json_string(value: Any) -> str:
@@ -44,14 +34,14 @@ def _environment(templates_dir: Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["mrkdwn"] = mrkdwn_escape
     env.filters["jsonstr"] = _json_string
     return env
 
 
 class Renderer:
-    def __init__(self, templates_dir: Path) -> None:
+    def __init__(self, templates_dir: Path, *, filters: Mapping[str, Filter] | None = None) -> None:
         self.env = _environment(Path(templates_dir).resolve())
+        self.env.filters.update(filters or {})
         self._known: set[str] | None = None
 
     def preload(self) -> None:
@@ -71,17 +61,21 @@ class Renderer:
             self._known = set(self.env.list_templates())
         return self._known
 
-    def render_email(self, reply: Reply) -> tuple[str, str]:
-        """(plain text, HTML) for an email reply."""
-        text = self.render(f"email/{reply.kind}.txt.j2", reply.context)
+    def email(self, kind: str, context: dict[str, Any]) -> tuple[str, str]:
+        """(plain text, HTML) for an email of this kind (a reply, a reminder, a digest)."""
+        text = self.render(f"email/{kind}.txt.j2", context)
         # A kind without its own HTML layout shows its text in the common one.
-        name = f"email/{reply.kind}.html.j2"
-        html = self.render(name if self.has(name) else "email/_layout.html.j2", {**reply.context, "text_body": text})
+        name = f"email/{kind}.html.j2"
+        html = self.render(name if self.has(name) else "email/_layout.html.j2", {**context, "text_body": text})
         return text, html
 
-    def email_subject(self, reply: Reply) -> str:
-        return self.render("email/subject.txt.j2", {"kind": reply.kind, **reply.context}).strip()
+    def email_subject(self, kind: str, context: dict[str, Any]) -> str:
+        """The subject: the kind's own template, else the common one for replies."""
+        name = f"email/{kind}.subject.txt.j2"
+        if self.has(name):
+            return " ".join(self.render(name, context).split())
+        return self.render("email/subject.txt.j2", {"kind": kind, **context}).strip()
 
-    def render_slack(self, reply: Reply) -> dict[str, Any]:
-        """{"text": ..., "blocks": [...]} for chat.postMessage."""
-        return json.loads(self.render(f"slack/{reply.kind}.json.j2", reply.context))
+    def slack(self, kind: str, context: dict[str, Any]) -> dict[str, Any]:
+        """{"text": ..., "blocks": [...]} for chat.postMessage (a reply, a message, a modal)."""
+        return json.loads(self.render(f"slack/{kind}.json.j2", context))

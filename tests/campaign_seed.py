@@ -63,7 +63,7 @@ async def flush(runtime: Runtime) -> None:
     for _ in range(500):
         await runtime.delivery.deliver_due()
         async with runtime.store.reader() as unit:
-            waiting = [r for r in await unit.outbound() if r.channel == "email" and r.status in ("pending", "sending")]
+            waiting = [r for r in await unit.outbound.all() if r.channel == "email" and r.status in ("pending", "sending")]
         if not waiting:
             break
         await asyncio.sleep(0.01)

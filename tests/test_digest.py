@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from intake.digest import build_digest, digest_for_slack, due_digest
-from intake.schedule import send_digest
+from intake.jobs import send_digest
 from tests.campaign_seed import flush, nominate, receive, submit
 
 LONDON = ZoneInfo("Europe/London")
@@ -65,8 +65,8 @@ async def test_digest_is_sent_once_a_day_in_html_and_text(runtime, clock, relay)
     await seed(runtime, clock)
     morning = datetime(2027, 5, 20, 8, 30, tzinfo=LONDON)
     assert due_digest(runtime.campaign, morning.replace(hour=8, minute=29)) is None  # yesterday's is 24h old
-    first = await send_digest(runtime, now=morning)
-    again = await send_digest(runtime, now=morning.replace(hour=9))
+    first = await send_digest(runtime.jobs, now=morning)
+    again = await send_digest(runtime.jobs, now=morning.replace(hour=9))
     assert first.recorded == 1 and again.recorded == 0
     await flush(runtime)
     [mail] = relay.to("team@local.gov.uk")
@@ -75,7 +75,7 @@ async def test_digest_is_sent_once_a_day_in_html_and_text(runtime, clock, relay)
     assert "PBR-0001" in html and "&lt;!channel&gt;" in html
     assert "REGIONAL LEADS: 1 of 27 named" in mail.get_body(("plain",)).get_content()
     # Nothing is due 13 hours after 08:30 (grace 12 hours).
-    late = await send_digest(runtime, now=morning.replace(hour=21, minute=31))
+    late = await send_digest(runtime.jobs, now=morning.replace(hour=21, minute=31))
     assert late.due == [] and late.html
     await flush(runtime)
 
@@ -83,12 +83,12 @@ async def test_digest_is_sent_once_a_day_in_html_and_text(runtime, clock, relay)
 async def test_a_digest_on_demand_is_sent_whatever_the_schedule(runtime, clock, relay):
     await seed(runtime, clock)
     evening = datetime(2027, 5, 20, 22, 0, tzinfo=LONDON)  # no scheduled digest is due
-    assert (await send_digest(runtime, now=evening)).recorded == 0
-    asked = await send_digest(runtime, now=evening, on_demand=True)
+    assert (await send_digest(runtime.jobs, now=evening)).recorded == 0
+    asked = await send_digest(runtime.jobs, now=evening, on_demand=True)
     assert asked.recorded == 1 and asked.due == [evening.isoformat()]
     # Each request is its own send; the day's scheduled digest is not taken by it.
-    assert (await send_digest(runtime, now=evening.replace(minute=5), on_demand=True)).recorded == 1
-    assert (await send_digest(runtime, now=datetime(2027, 5, 21, 8, 30, tzinfo=LONDON))).recorded == 1
+    assert (await send_digest(runtime.jobs, now=evening.replace(minute=5), on_demand=True)).recorded == 1
+    assert (await send_digest(runtime.jobs, now=datetime(2027, 5, 21, 8, 30, tzinfo=LONDON))).recorded == 1
     await flush(runtime)
     assert len(relay.to("team@local.gov.uk")) == 3
 

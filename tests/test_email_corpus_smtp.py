@@ -49,8 +49,8 @@ async def test_every_corpus_email_is_kept_classified_and_answered_only_if_human(
     await settle(runtime)
 
     async with runtime.store.reader() as unit:
-        rows = {i: await unit.inbound(i) for i in sent}
-        outbound = await unit.outbound()
+        rows = {i: await unit.inbound.get(i) for i in sent}
+        outbound = await unit.outbound.all()
     replied_to = {row.inbound_id for row in outbound}
     for inbound_id, (path, _, automatic) in sent.items():
         row = rows[inbound_id]

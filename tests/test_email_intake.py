@@ -150,7 +150,7 @@ async def test_reference_amends_and_withdraws_only_for_the_council(runtime, rela
     assert (await runtime.service.export())["submissions"][0]["status"] == "withdrawn"
 
     async with runtime.store.reader() as unit:
-        actions = [entry.action for entry in await unit.audit_trail("PBR-0001")]
+        actions = [entry.action for entry in await unit.audit.trail("PBR-0001")]
     assert actions == ["created", "amended", "withdrawn"]
 
 
@@ -188,7 +188,7 @@ async def test_automatic_messages_are_kept_and_never_answered(runtime, relay, he
     await settle(runtime)
     assert relay.messages == []
     async with runtime.store.reader() as unit:
-        [inbound] = [await unit.inbound(i) for i in await unit.inbound_ids()]
+        [inbound] = [await unit.inbound.get(i) for i in await unit.inbound.ids()]
     assert inbound.status == "ignored" and inbound.classification == "automatic"
 
 
@@ -292,7 +292,7 @@ async def test_message_kept_before_a_stop_is_processed_on_start(settings_factory
         assert [s["reference"] for s in (await second.service.export())["submissions"]] == ["PBR-0001"]
         assert "PBR-0001" in body_text(relay.messages[0])
         async with second.store.reader() as unit:
-            assert (await unit.inbound(kept.id)).status == "processed"
+            assert (await unit.inbound.get(kept.id)).status == "processed"
     finally:
         await second.stop()
 
@@ -316,11 +316,11 @@ async def test_relay_failure_is_retried_and_not_marked_sent(runtime, relay, cloc
     await settle(runtime)
     assert relay.messages == []
     async with runtime.store.reader() as unit:
-        [row] = await unit.outbound()
+        [row] = await unit.outbound.all()
     assert row.status == "pending" and row.attempts == 1 and row.error
     clock.set(clock.now + timedelta(minutes=5))
     await runtime.delivery.deliver_due()
     assert len(relay.messages) == 1
     async with runtime.store.reader() as unit:
-        [row] = await unit.outbound()
+        [row] = await unit.outbound.all()
     assert row.status == "sent"

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from intake.app import create_service
-from intake.schedule import send_digest, send_due_reminders
+from intake.jobs import send_digest, send_due_reminders
 from tests.campaign_seed import flush, nominate, submit
 
 LONDON = ZoneInfo("Europe/London")
@@ -74,15 +74,15 @@ async def test_campaign_reminds_only_the_silent_on_working_days_and_never_twice(
                      "Lead DCS": "Tom Brown, Hackney, tom.brown@hackney.gov.uk"},
                     sender="ann.jones@camden.gov.uk",
                 )
-            await send_digest(runtime, now=await at(day, 8, 30))
-            await send_due_reminders(runtime, now=await at(day, 9))
+            await send_digest(runtime.jobs, now=await at(day, 8, 30))
+            await send_due_reminders(runtime.jobs, now=await at(day, 9))
             await collect(day)
             if day == date(2027, 5, 21):
                 # A restart in the middle of the campaign, and a catch-up run at 9:30.
                 await runtime.stop()
                 runtime = create_service(settings, clock=clock)
                 await runtime.start(smtp=False, slack=False, scheduler=False)
-                report = await send_due_reminders(runtime, now=await at(day, 9, 30), catch_up=True)
+                report = await send_due_reminders(runtime.jobs, now=await at(day, 9, 30), catch_up=True)
                 assert report.due and report.recorded == 0
                 await collect(day)
     finally:

@@ -9,7 +9,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from intake.app import create_service
-from intake.schedule import Scheduler, send_due_reminders, start_scheduler
+from intake.jobs import send_due_reminders
+from intake.jobs.scheduler import Scheduler, start_scheduler
 from tests.campaign_seed import flush
 from tests.conftest import Clock
 
@@ -19,7 +20,7 @@ CONTACTS = "council,region,name,role,email,slack_channel\nKent,,,DCS,dcs@kent.go
 
 async def _outbound(runtime, kind):
     async with runtime.store.reader() as unit:
-        return await unit.outbound(kind=kind)
+        return await unit.outbound.all(kind=kind)
 
 
 async def test_start_catches_up_within_grace_and_skips_older(settings_factory, clock, tmp_path, caplog):
@@ -45,7 +46,7 @@ async def test_start_catches_up_within_grace_and_skips_older(settings_factory, c
     # Down again until Saturday 15 May, 10:00: Friday's 09:00 reminder is 25 hours old.
     clock.set(datetime(2027, 5, 15, 10, 0, tzinfo=LONDON))
     runtime = create_service(settings_factory(contacts_file=contacts, scheduler_enabled=True), clock=clock)
-    with caplog.at_level(logging.WARNING, logger="intake.schedule"):
+    with caplog.at_level(logging.WARNING, logger="intake.jobs"):
         await runtime.start(smtp=False, slack=False, scheduler=True)
     try:
         assert len(await _outbound(runtime, "reminder")) == 2  # nothing new
@@ -63,7 +64,7 @@ async def test_a_job_run_twice_or_concurrently_records_each_send_once(settings_f
     await runtime.start(smtp=False, slack=False, scheduler=False)
     try:
         now = datetime(2027, 5, 13, 9, 0, tzinfo=LONDON)
-        reports = await asyncio.gather(*(send_due_reminders(runtime, now=now) for _ in range(3)))
+        reports = await asyncio.gather(*(send_due_reminders(runtime.jobs, now=now) for _ in range(3)))
         assert sum(r.recorded for r in reports) == 2
         assert len(await _outbound(runtime, "reminder")) == 2
         await flush(runtime)
@@ -82,12 +83,12 @@ async def test_two_instances_on_postgresql_send_each_reminder_once(postgres_url,
     second = create_service(settings, clock=clock)
     await first.start(smtp=False, slack=False, scheduler=False)
     await second.start(smtp=False, slack=False, scheduler=False)
-    a = await start_scheduler(first)
-    b = await start_scheduler(second)
+    a = await start_scheduler(first.jobs)
+    b = await start_scheduler(second.jobs)
     try:
         assert [a.leader, b.leader] == [True, False]
         # Even if both ran the job at the same moment, the send keys keep it to one each.
-        await asyncio.gather(send_due_reminders(first), send_due_reminders(second))
+        await asyncio.gather(send_due_reminders(first.jobs), send_due_reminders(second.jobs))
         assert len(await _outbound(first, "reminder")) == 2
 
         # The leader goes away; the other takes over within a few retries and catches up

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from intake.app import create_service
-from intake.schedule import send_digest, send_due_reminders, slack_poster
+from intake.jobs import send_digest, send_due_reminders
 from tests.campaign_seed import flush
 
 LONDON = ZoneInfo("Europe/London")
@@ -44,12 +44,12 @@ async def test_posts_survive_a_429_and_are_paced_per_channel(settings_factory, c
     runtime = create_service(settings, clock=clock)
     await runtime.start(smtp=False, slack=False, scheduler=False)
     try:
-        digest = await send_digest(runtime, now=datetime(2027, 5, 13, 8, 30, tzinfo=LONDON))
-        reminders = await send_due_reminders(runtime, now=datetime(2027, 5, 13, 9, 0, tzinfo=LONDON))
+        digest = await send_digest(runtime.jobs, now=datetime(2027, 5, 13, 8, 30, tzinfo=LONDON))
+        reminders = await send_due_reminders(runtime.jobs, now=datetime(2027, 5, 13, 9, 0, tzinfo=LONDON))
         assert {(p.channel, p.recipient) for p in reminders.planned} == {("slack", "C0LONDON"), ("slack", "C0TEAM")}
-        poster = slack_poster(runtime)
-        await poster.post_due()
-        assert await poster.post_due() == 0  # nothing left, nothing twice
+        poster = runtime.slack_poster
+        await poster.deliver_due()
+        assert await poster.deliver_due() == 0  # nothing left, nothing twice
         channels = [form["channel"] for _, form in calls]
         assert sorted(channels) == ["C0LONDON", "C0TEAM", "C0TEAM"]
         team = [t for t, form in calls if form["channel"] == "C0TEAM"]
@@ -59,7 +59,7 @@ async def test_posts_survive_a_429_and_are_paced_per_channel(settings_factory, c
         text = json.dumps(blocks)
         assert "Camden" in text and "Regional leads" not in text  # 13 May: PbR and CCS only
         async with runtime.store.reader() as unit:
-            rows = [r for r in await unit.outbound() if r.channel == "slack"]
+            rows = [r for r in await unit.outbound.all() if r.channel == "slack"]
         assert [r.status for r in rows] == ["sent"] * 3
         assert digest.recorded == 2  # the team's email and the team channel
         await flush(runtime)

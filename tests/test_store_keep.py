@@ -39,9 +39,9 @@ async def test_a_burst_is_kept_once_each_with_duplicates_recognised(database_url
         fresh = {k.id for k in kept if not k.duplicate} | {first.id}
         assert len(fresh) == 1 + 40 + 2 + 1
         async with store.reader() as unit:
-            stored = await unit.inbound_ids()
+            stored = await unit.inbound.ids()
             assert sorted(stored) == sorted(fresh)
-            row = await unit.inbound(kept[7].id)
+            row = await unit.inbound.get(kept[7].id)
             assert row.external_id == "<m7@camden.gov.uk>" and row.raw.endswith(b"<m7@camden.gov.uk>\r\n")
             assert row.status == "received" and row.meta == {"peer": "127.0.0.1"}
     finally:

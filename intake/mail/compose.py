@@ -2,14 +2,15 @@
 sender, threaded under their message, and marked as automatic so no loop can start."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from email.header import Header
-from email.message import Message
+from email.message import Message as MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
-from intake.messages import Reply
+from intake.messages import Message, Post, Reply
 from intake.models import InboundMessage, OutboundMessage
 from intake.render import Renderer
 
@@ -25,10 +26,10 @@ def compose(
     in_reply_to: str | None = None,
     references: list[str] | None = None,
     auto_submitted: str = "auto-replied",
-) -> Message:
+) -> MIMEMessage:
     # The compat32 MIME classes: the same RFC 5322 output as EmailMessage, several times
     # faster, which matters when a reminder run composes thousands.
-    message: Message = MIMEMultipart("alternative") if html else MIMEText(text, "plain", "utf-8")
+    message: MIMEMessage = MIMEMultipart("alternative") if html else MIMEText(text, "plain", "utf-8")
     if html:
         message.attach(MIMEText(text, "plain", "utf-8"))
         message.attach(MIMEText(html, "html", "utf-8"))
@@ -62,37 +63,51 @@ def reply_subject(original: str, fallback: str) -> str:
 
 
 class EmailReplies:
-    """The service's ReplyOutbox for email: one Reply -> one outbound row."""
+    """The email channel's outbox for the pipeline: one Reply -> one outbound row,
+    addressed to the sender (Reply-To first) and threaded under their message."""
 
-    def __init__(self, renderer: Renderer, *, from_address: str, clock) -> None:
+    def __init__(self, renderer: Renderer, *, from_address: str, clock: Callable[[], datetime]) -> None:
         self.renderer = renderer
         self.from_address = from_address
         self.clock = clock
 
-    def build(self, reply: Reply, *, inbound: InboundMessage, incoming) -> OutboundMessage | None:
-        to = reply.to or incoming.reply_to or incoming.sender
+    def reply(self, reply: Reply, *, row: InboundMessage, message: Message) -> OutboundMessage | None:
+        to = reply.to or message.reply_to or message.sender
         if not to:
             return None  # nobody to answer (no usable From): the message is kept all the same
-        text, html = self.renderer.render_email(reply)
-        subject = reply_subject(incoming.subject, self.renderer.email_subject(reply))
+        text, html = self.renderer.email(reply.kind, reply.context)
+        subject = reply_subject(message.subject, self.renderer.email_subject(reply.kind, reply.context))
         now = self.clock()
-        message = compose(
+        mail = compose(
             to=to,
             subject=subject,
             text=text,
             html=html,
             from_address=self.from_address,
             now=now,
-            in_reply_to=incoming.message_id,
-            references=[i for i in incoming.thread_ids if i != incoming.message_id],
+            in_reply_to=message.message_id,
+            references=[i for i in message.thread_ids if i != message.message_id],
         )
         return OutboundMessage(
             kind=f"reply-{reply.kind}",
             channel="email",
             recipient=to,
             subject=subject,
-            message_id=message["Message-ID"],
-            in_reply_to=incoming.message_id,
-            body=message.as_bytes(),
+            message_id=mail["Message-ID"],
+            in_reply_to=message.message_id,
+            body=mail.as_bytes(),
             created_at=now,
+        )
+
+    def scheduled(self, post: Post) -> OutboundMessage:
+        mail = compose(
+            to=post.recipient, subject=post.subject, text=post.text, html=post.html,
+            from_address=self.from_address, now=post.now, auto_submitted="auto-generated",
+        )
+        # Holiday auto-replies to a reminder would only come back to the intake address.
+        mail["Precedence"] = "bulk"
+        return OutboundMessage(
+            send_key=post.send_key, kind=post.kind, channel="email", recipient=post.recipient,
+            subject=post.subject, message_id=mail["Message-ID"], body=bytes(mail),
+            created_at=post.now, status="pending",
         )

@@ -18,8 +18,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from intake.lull import PATIENCE, lull
-from intake.messages import Inbound, storable
-from intake.store import Kept
+from intake.messages import Inbound, Kept, storable
 
 log = logging.getLogger(__name__)
 

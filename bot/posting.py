@@ -1,0 +1,105 @@
+"""The Slack channel's carrier for the outbox dispatcher (`intake/outbox/dispatch.py`):
+one recorded post to chat.postMessage.
+
+Every post the core records goes through here: replies, team notices, reminders and
+digests. At most one post a second to a channel (Slack's guidance); a 429 is waited out
+by slack_sdk's rate-limit handler; any other failure raises, and the dispatcher tries
+again later. A recipient `dm:<user id>` is the bot's direct-message channel with that
+user, opened (conversations.open) when first needed.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.identity import Directory
+from intake.models import OutboundMessage
+
+SPACING = 1.0  # seconds between posts to one channel
+DM = "dm:"
+
+
+def payload_row(
+    *, kind: str, recipient: str, message: dict[str, Any], thread_ts: str | None = None
+) -> dict[str, Any]:
+    """What an outbound row for a Slack post holds: the channel (or `dm:<user>`) and the
+    message as JSON."""
+    body = {"text": message.get("text") or " ", "blocks": message.get("blocks")}
+    if thread_ts:
+        body["thread_ts"] = thread_ts
+    return {
+        "kind": kind,
+        "channel": "slack",
+        "recipient": recipient,
+        "subject": str(body["text"])[:500],
+        "body": json.dumps(body, ensure_ascii=False).encode(),
+    }
+
+
+def dm(user_id: str) -> str:
+    return DM + user_id
+
+
+class SlackCarrier:
+    def __init__(self, make_client: Callable[[aiohttp.ClientSession | None], AsyncWebClient]) -> None:
+        self._make_client = make_client
+        self._session: aiohttp.ClientSession | None = None
+        self.client = make_client(None)
+        self.own_directory = Directory(self.client)
+        self.directory = self.own_directory
+        self._last: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def share(self, directory: Directory | None) -> None:
+        """Open direct-message channels through the running bot's directory (the bot
+        then knows which channel is a user's DM); None: back to our own."""
+        if directory is None:
+            self.own_directory.adopt(self.directory)
+            self.directory = self.own_directory
+        else:
+            directory.adopt(self.own_directory)
+            self.directory = directory
+
+    def _connected(self) -> AsyncWebClient:
+        # One HTTP session (keep-alive) for all posts, made inside the running loop.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+            self.client = self._make_client(self._session)
+            self.own_directory.client = self.client
+        return self.client
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, row: OutboundMessage) -> None:
+        payload = json.loads(row.body)
+        channel = row.recipient
+        if channel.startswith(DM):
+            channel = await self.directory.dm_channel(channel.removeprefix(DM))
+        async with self._locks.setdefault(channel, asyncio.Lock()):
+            wait = self._last.get(channel, 0.0) + SPACING - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                await self._connected().chat_postMessage(
+                    channel=channel,
+                    thread_ts=payload.get("thread_ts"),
+                    text=payload.get("text") or " ",
+                    blocks=payload.get("blocks"),
+                    # Nothing anyone wrote may unfurl into a preview.
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            finally:
+                self._last[channel] = time.monotonic()
+
+    def describe(self) -> str:
+        return f"Slack {self.client.base_url}"

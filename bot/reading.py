@@ -1,0 +1,24 @@
+"""The Slack channel's reader for the pipeline: a kept Slack row back into a `Message`.
+The text was made plain (`bot/text.py`) and the form read (`bot/forms.py`) before the
+payload was kept, so reading is only unpacking what the bot stored beside it."""
+from __future__ import annotations
+
+from intake.messages import FormInput
+from intake.models import InboundMessage
+from intake.messages import Message
+
+
+def read_slack_row(row: InboundMessage) -> Message:
+    meta = row.meta or {}
+    form = meta.get("form")
+    return Message(
+        channel=row.channel,
+        sender=row.sender,
+        reply_to=None,
+        subject=row.subject,
+        text=meta.get("text") or "",
+        form=FormInput(kind=form["kind"], values=form["values"], offer=form.get("offer")) if form else None,
+        admin=bool(meta.get("admin")),
+        quiet=bool(meta.get("quiet")),
+        meta=meta,
+    )

@@ -1,0 +1,43 @@
+"""The few named things the jobs need, built by the composition root (`intake/app.py`)."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from intake.campaign import Campaign
+from intake.contacts import Contacts, load_contacts
+from intake.councils import CouncilRegister
+from intake.outbox.channels import Outbox
+from intake.render import Renderer
+from intake.settings import Settings
+from intake.store import Store
+
+
+@dataclass(frozen=True)
+class JobDeps:
+    store: Store
+    campaign: Campaign
+    councils: CouncilRegister
+    renderer: Renderer
+    settings: Settings
+    clock: Callable[[], datetime]
+    intake_address: str
+    outboxes: Mapping[str, Outbox]  # by channel: what wraps a rendered post as a row
+    wake: Callable[[], None]  # the outbox dispatchers: something was recorded
+
+    @property
+    def slack_enabled(self) -> bool:
+        return "slack" in self.outboxes
+
+    def contacts(self) -> Contacts:
+        # Read on every run: an edited contacts.csv takes effect without a restart.
+        path: Path = self.settings.contacts_file or self.settings.config_dir / "contacts.csv"
+        return load_contacts(path, self.councils)
+
+    def as_of(self, now: datetime | None) -> datetime:
+        moment = now or self.clock()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.campaign.tz)
+        return moment

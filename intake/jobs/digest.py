@@ -1,0 +1,67 @@
+"""The digest job: the team's daily digest due at `now` (no older than the grace period),
+by email and to the team's Slack channel, recorded under a send key per day and
+recipient; or, `on_demand`, one now whatever the schedule. What the digest says is
+built by `intake/digest.py` (pure)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from intake import digest as digests
+from intake.jobs.deps import JobDeps
+from intake.jobs.record import record, wrap
+from intake.jobs.report import Planned, RunReport
+from intake.messages import Post
+from intake.models import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+
+async def send_digest(
+    deps: JobDeps, *, now: datetime | None = None, dry_run: bool = False, on_demand: bool = False
+) -> RunReport:
+    """The report carries the rendered digest even when none is due."""
+    now = deps.as_of(now)
+    report = RunReport(kind=digests.KIND, now=now)
+    digest = await digests.build_digest(deps, now)
+    report.text, report.html = deps.renderer.email(digests.KIND, digest.context)
+    moment = now if on_demand else digests.due_digest(deps.campaign, now)
+    if moment is None:
+        return report
+    report.due.append(moment.isoformat())
+    recipients = _recipients(deps)
+    if not recipients:
+        log.info("digest due %s: no CIB_TEAM_EMAILS or team Slack channel set", moment.isoformat())
+        return report
+    async with deps.store.reader() as unit:
+        already = await unit.outbound.keys(f"{digests.KIND}:{moment.date().isoformat()}:")
+    rows: list[tuple[OutboundMessage, Planned]] = []
+    for channel, recipient in recipients:
+        key = digests.send_key(moment, recipient if channel == "email" else f"slack:{recipient}", on_demand=on_demand)
+        planned = Planned(digests.KIND, channel, recipient, digest.subject, key, "CIB team", "would send")
+        if key in already:
+            planned.state = "sent before"
+            report.planned.append(planned)
+            continue
+        if channel == "email":
+            post = Post(digests.KIND, recipient, key, now, subject=digest.subject, text=report.text, html=report.html)
+        else:
+            payload = deps.renderer.slack(digests.KIND, digest.context)
+            post = Post(digests.KIND, recipient, key, now, subject=digest.subject, payload=payload)
+        rows.append((wrap(deps, channel, post), planned))
+    if not dry_run:
+        kept = {id(row) for row in await record(deps, [row for row, _ in rows])}
+        for row, planned in rows:
+            planned.state = "recorded" if id(row) in kept else "sent before"
+    report.planned += [planned for _, planned in rows]
+    if report.recorded:
+        log.info("digest for %s recorded for %s recipient(s)", moment.date(), report.recorded)
+        deps.wake()
+    return report
+
+
+def _recipients(deps: JobDeps) -> list[tuple[str, str]]:
+    recipients = [("email", address) for address in deps.settings.team_emails]
+    if deps.settings.team_slack_channel and deps.slack_enabled:
+        recipients.append(("slack", deps.settings.team_slack_channel))
+    return recipients

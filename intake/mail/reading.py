@@ -1,0 +1,24 @@
+"""The email channel's reader for the pipeline: a kept email row back into a `Message`
+(headers decoded, text extracted, quoted history dropped, machines' mail recognised)."""
+from __future__ import annotations
+
+from intake.mail.extract import read_email
+from intake.messages import storable
+from intake.models import InboundMessage
+from intake.messages import Message
+
+
+def read_email_row(row: InboundMessage) -> Message:
+    meta = row.meta or {}
+    content = read_email(row.raw, envelope_from=meta.get("envelope_from"))
+    return Message(
+        channel="email",
+        sender=storable(content.sender) or row.sender,
+        reply_to=storable(content.reply_to),
+        subject=storable(content.subject) or "",
+        text=storable(content.new_text) or "",
+        message_id=content.message_id,
+        thread_ids=tuple(i for i in (content.in_reply_to, *content.references) if i),
+        automatic=content.automatic,
+        meta=meta,
+    )

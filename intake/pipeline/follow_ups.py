@@ -1,0 +1,44 @@
+"""Follow-ups: a message answering our "what's missing" reply (by thread, or by the same
+sender writing again about the same offer) completes the draft it was about."""
+from __future__ import annotations
+
+from intake.models import Draft
+from intake.parsing import Parsed, SubmissionDraft, parse_message
+from intake.pipeline.run import Run
+
+
+async def open_drafts(run: Run) -> list[Draft]:
+    assert run.parsed is not None
+    drafts = await run.tx.drafts.answered_by(run.msg.thread_ids)
+    if not drafts and run.parsed.kind == "submission" and run.sender:
+        offers = {d.offer for d in run.parsed.submissions}
+        drafts = [d for d in await run.tx.drafts.open(run.sender, before_inbound=run.row.id) if d.offer in offers]
+    return drafts
+
+
+async def completed_by(run: Run) -> None:
+    """Merge what this message adds into the drafts it answers; `run.completing` notes
+    them, so the submission step completes or updates each."""
+    parsed = run.parsed
+    assert parsed is not None
+    if parsed.kind in ("withdraw", "amend", "nomination"):
+        return
+    drafts = await open_drafts(run)
+    if not drafts:
+        return
+    world, message = run.world, run.msg
+    merged: list[SubmissionDraft] = []
+    for draft in {d.offer: d for d in sorted(drafts, key=lambda d: d.id)}.values():
+        offer = world.campaign.offer(draft.offer)
+        # Read again as being about that offer: a bare "Contact name: ..." says no offer.
+        reread = parse_message(
+            f"{offer.short_title} {message.subject}", message.text, campaign=world.campaign, councils=world.councils
+        )
+        new = next((s for s in reread.submissions if s.offer == draft.offer), None)
+        if new is None:
+            continue
+        merged.append(SubmissionDraft(offer=draft.offer, values={**draft.fields, **new.values}, errors=new.errors))
+        run.completing[draft.offer] = draft
+    if merged:
+        others = [s for s in parsed.submissions if s.offer not in {m.offer for m in merged}]
+        run.parsed = Parsed(kind="submission", submissions=merged + others, references=parsed.references, text=parsed.text)

@@ -1,0 +1,21 @@
+"""The enquiry kind: free text that is none of the others. Kept for the team to answer;
+the sender is told it reached them."""
+from __future__ import annotations
+
+from intake.messages import Reply
+from intake.models import Enquiry
+from intake.pipeline.run import Run
+
+
+async def handle(run: Run) -> None:
+    assert run.parsed is not None
+    message, row = run.msg, run.row
+    # What they wrote; the subject stands in for an empty body.
+    text = message.text.strip() or message.subject or run.parsed.text
+    if await run.tx.enquiries.from_inbound(row.id) is None:
+        await run.tx.add(
+            Enquiry(sender=run.sender, channel=row.channel, text=text, received_at=row.received_at, inbound_id=row.id)
+        )
+    preview = " ".join(text.split())[:140]
+    run.replies.append(Reply("enquiry", {"text": text}))
+    run.notices.append(f"Enquiry from {run.sender or 'unknown sender'}: {preview}")

@@ -1,0 +1,67 @@
+"""The nomination kind: regional leads for a region. Each named person becomes the
+current lead for their role, superseding the one before; the reply shows the region's
+leads as they now stand."""
+from __future__ import annotations
+
+from intake.models import Nomination
+from intake.parsing import FieldError, NominationDraft, PersonDraft
+from intake.pipeline.kinds.receipt import Receipt
+from intake.pipeline.kinds.views import nomination_incomplete
+from intake.pipeline.run import Run
+from intake.replies import errors_view, nomination_view
+
+
+async def file(run: Run, draft: NominationDraft, receipt: Receipt) -> None:
+    world = run.world
+    spec = world.campaign.nomination
+    errors = list(draft.errors)
+    if draft.region is None or not draft.people:
+        if draft.region is None and not any(e.field == "region" for e in errors):
+            errors.append(FieldError("region", "Which region is this nomination for?"))
+        if not draft.people:
+            errors.append(FieldError("roles", "Name at least one of: " + ", ".join(r.title for r in spec.roles)))
+        receipt.incomplete.append(nomination_incomplete(world, errors, run.now))
+        return
+    bad_roles = {e.field.partition(".")[0] for e in errors}
+    people = [p for p in draft.people if p.role not in bad_roles and p.name]
+    kept = await run.tx.nominations.from_inbound(run.row.id)
+    if not kept and people:
+        kept = await _record(run, draft.region, people)
+    if kept:
+        current = await run.tx.nominations.all(region=draft.region)
+        view = nomination_view(kept[0].reference, draft.region, kept, current, world.campaign, world.councils, run.now)
+        view["errors"] = errors_view(errors, world.campaign, None)
+        receipt.nominations.append(view)
+    if errors:
+        receipt.incomplete.append(nomination_incomplete(world, errors, run.now))
+
+
+async def _record(run: Run, region: str, people: list[PersonDraft]) -> list[Nomination]:
+    world, row = run.world, run.row
+    spec = world.campaign.nomination
+    number = await run.tx.counters.next(spec.reference_prefix)
+    reference = f"{spec.reference_prefix}-{number:04d}"
+    sender_council = world.councils.by_email(run.sender)
+    verified = run.admin or (sender_council is not None and sender_council.region == region)
+    late = world.campaign.is_late(spec.key, row.received_at)
+    kept: list[Nomination] = []
+    for person in people:
+        await run.tx.nominations.supersede(region, person.role)
+        nomination = await run.tx.add(
+            Nomination(
+                reference=reference, region=region, role=person.role, name=person.name or "",
+                council_code=person.council_code, email=person.email, sender=run.sender,
+                channel=row.channel, received_at=row.received_at, late=late,
+                verified=verified, current=True, inbound_id=row.id,
+            )
+        )
+        run.tx.audit.record(
+            at=run.now, actor=run.sender, action="nominated", entity="nomination", entity_id=nomination.id,
+            reference=reference, detail={"region": region, "role": person.role, "name": nomination.name},
+            inbound_id=row.id,
+        )
+        kept.append(nomination)
+    run.notices.append(
+        f"{reference}: regional leads for {region} (" + ", ".join(spec.role(p.role).title for p in people) + ")"
+    )
+    return kept

@@ -1,0 +1,134 @@
+"""The submission kind: expressions of interest (and regional lead nominations sent in
+the same message). A complete one is recorded under a new reference, or updates the
+council's active one; an incomplete one is kept as a draft and the reply says what is
+missing; a reply that completes a draft (see `follow_ups.py`) closes it."""
+from __future__ import annotations
+
+from intake.campaign import Offer
+from intake.councils import Council
+from intake.messages import Reply
+from intake.models import Draft, Submission
+from intake.parsing import SubmissionDraft, Value, apply_defaults, missing_required
+from intake.pipeline.kinds import nomination
+from intake.pipeline.kinds.receipt import Receipt
+from intake.pipeline.kinds.rules import jsonable, may_change, offer_of, set_fields
+from intake.pipeline.kinds.views import submission_context, which_offer
+from intake.pipeline.run import Run
+from intake.replies import deadline_view, errors_view, form_view
+
+
+async def handle(run: Run) -> None:
+    assert run.parsed is not None
+    receipt = Receipt()
+    for draft in run.parsed.submissions:
+        await file(run, draft, receipt)
+    for draft in run.parsed.nominations:
+        await nomination.file(run, draft, receipt)
+    # Drafts that were being completed by this message and did not get there stay open.
+    run.replies.append(Reply(kind=receipt.kind, context=receipt.context()))
+
+
+async def file(run: Run, draft: SubmissionDraft, receipt: Receipt) -> None:
+    world = run.world
+    offer = offer_of(run, draft.offer)
+    if offer is None:
+        receipt.incomplete.append(which_offer(run, draft))
+        return
+    values = apply_defaults(world.campaign, offer.key, draft.values, sender=run.sender, councils=world.councils)
+    errors = list(draft.errors) + missing_required(world.campaign, offer.key, values)
+    answered = run.completing.get(offer.key)
+    if answered is not None:
+        # Complete now, or keep what we have so far for the next follow-up.
+        if errors:
+            answered.fields = jsonable(values)
+        else:
+            answered.status = "completed"
+    if errors:
+        await _keep_draft(run, offer, values)
+        receipt.incomplete.append(
+            {
+                "offer": offer.key,
+                "offer_title": offer.title,
+                "offer_short_title": offer.short_title,
+                "errors": errors_view(errors, world.campaign, offer),
+                "form": form_view(world.campaign, offer, values, world.councils),
+                "deadline": deadline_view(offer, world.campaign, run.now),
+            }
+        )
+        return
+    council = world.councils.get(str(values["council"]))
+    assert council is not None
+    await _record(run, offer, council, values, receipt)
+
+
+async def _keep_draft(run: Run, offer: Offer, values: dict[str, Value]) -> None:
+    stored = await run.tx.drafts.from_inbound(run.row.id, offer.key)
+    if stored is not None:
+        stored.fields = jsonable(values)
+        return
+    await run.tx.add(
+        Draft(
+            offer=offer.key, sender=run.sender, channel=run.row.channel, fields=jsonable(values),
+            created_at=run.now, inbound_id=run.row.id,
+        )
+    )
+
+
+async def _record(run: Run, offer: Offer, council: Council, values: dict[str, Value], receipt: Receipt) -> None:
+    """A new submission, or (from someone who may change it) an update of the council's
+    active one for the same offer."""
+    now = run.now
+    allowed = may_change(run, council, None)
+    existing = await run.tx.submissions.from_inbound(run.row.id, offer.key)
+    if existing is None and allowed:
+        active = await run.tx.submissions.all(council_code=council.code, offer=offer.key, status="active")
+        if active:
+            current = active[-1]
+            changes = set_fields(current, values, now)
+            if changes:
+                run.tx.audit.record(
+                    at=now, actor=run.sender, action="amended", entity="submission", entity_id=current.id,
+                    reference=current.reference, detail={"changes": changes, "via": "resubmission"},
+                    inbound_id=run.row.id,
+                )
+            receipt.updated.append(submission_context(run.world, current, now, changes))
+            return
+    if existing is None:
+        existing = await create(run, offer, council, values)
+        run.notices.append(
+            f"{existing.reference}: {offer.short_title} from {council.name}"
+            + (" (late)" if existing.late else "")
+            + ("" if existing.verified else " (unverified sender)")
+        )
+    receipt.recorded.append(submission_context(run.world, existing, now, {}))
+
+
+async def create(run: Run, offer: Offer, council: Council, values: dict[str, Value]) -> Submission:
+    world, row = run.world, run.row
+    number = await run.tx.counters.next(offer.reference_prefix)
+    verified = run.admin or world.councils.owns_address(council, run.sender)
+    submission = await run.tx.add(
+        Submission(
+            reference=f"{offer.reference_prefix}-{number:04d}",
+            offer=offer.key,
+            council_code=council.code,
+            contact_name=str(values.get("contact_name", "")),
+            contact_email=str(values.get("contact_email", "")),
+            sender=run.sender,
+            channel=row.channel,
+            received_at=row.received_at,
+            updated_at=row.received_at,
+            late=world.campaign.is_late(offer.key, row.received_at),
+            verified=verified,
+            status="active",
+            fields=jsonable(values),
+            inbound_id=row.id,
+        )
+    )
+    run.tx.audit.record(
+        at=run.now, actor=run.sender, action="created", entity="submission", entity_id=submission.id,
+        reference=submission.reference,
+        detail={"fields": jsonable(values), "late": submission.late, "verified": verified},
+        inbound_id=row.id,
+    )
+    return submission

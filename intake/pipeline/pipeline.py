@@ -1,0 +1,87 @@
+"""The pipeline: every step that processes a kept message, named in order, in one place.
+
+    read -> screen -> establish_sender -> parse          (pure, before the transaction)
+    match_follow_ups -> apply -> record                   (one write transaction)
+
+A step may stop the run (`Stop`: ignored, refused, held); the message is then kept with
+that outcome and nothing else happens. A failure of ours marks the message failed, to be
+processed again by `cib replay`; it is never lost.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+
+from intake.messages import Outcome
+from intake.pipeline import steps
+from intake.pipeline.run import Run, World
+from intake.store import Store
+
+log = logging.getLogger(__name__)
+
+Prepare = Callable[[Run], None]
+Commit = Callable[[Run], Awaitable[None]]
+
+PREPARE: Sequence[Prepare] = (steps.read, steps.screen, steps.establish_sender, steps.parse)
+COMMIT: Sequence[Commit] = (steps.match_follow_ups, steps.apply, steps.record)
+
+
+class Pipeline:
+    def __init__(self, store: Store, world: World, *, on_outbound: Callable[[], None] | None = None) -> None:
+        self.store = store
+        self.world = world
+        self.on_outbound = on_outbound
+
+    async def process(self, inbound_id: int, *, again: bool = False) -> Outcome:
+        try:
+            return await self._process(inbound_id, again=again)
+        except Exception:
+            # Our failure, not the sender's: keep the message, record why, retry on replay.
+            log.exception("processing inbound message %s failed", inbound_id)
+            async with self.store.unit() as unit:
+                row = await unit.inbound.get(inbound_id)
+                if row is not None:
+                    unit.inbound.mark(
+                        row, status="failed", classification="failed",
+                        detail=traceback.format_exc(limit=5), at=self.world.clock(),
+                    )
+            return Outcome(inbound_id, "failed")
+
+    async def _process(self, inbound_id: int, *, again: bool) -> Outcome:
+        async with self.store.reader() as reader:
+            row = await reader.inbound.get(inbound_id)
+        if row is None:
+            return Outcome(inbound_id, "missing")
+        if row.status != "received" and not again:
+            return Outcome(inbound_id, row.classification or row.status, duplicate=True)
+        run = Run(self.world, row)
+        for prepare in PREPARE:
+            prepare(run)
+            if run.stop:
+                break
+        async with self.store.unit() as unit:
+            claimed = await unit.inbound.claim(inbound_id)
+            if claimed is None or (claimed.status != "received" and not again):
+                return Outcome(inbound_id, "processed elsewhere", duplicate=True)
+            run.unit, run.row = unit, claimed
+            for commit in COMMIT:
+                if run.stop:
+                    break
+                await commit(run)
+            outcome = _finish(run)
+        if self.on_outbound and (run.replies or run.notices):
+            self.on_outbound()
+        return outcome
+
+
+def _finish(run: Run) -> Outcome:
+    now = run.world.clock()
+    if run.stop is not None:
+        run.tx.inbound.mark(
+            run.row, status=run.stop.status, classification=run.stop.classification, detail=run.stop.detail, at=now
+        )
+        return Outcome(run.row.id, run.stop.classification)
+    assert run.parsed is not None
+    run.tx.inbound.mark(run.row, status="processed", classification=run.parsed.kind, detail=None, at=now)
+    return Outcome(run.row.id, run.parsed.kind, replies=run.replies, notices=run.notices)

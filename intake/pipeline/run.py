@@ -1,0 +1,66 @@
+"""One run of the pipeline over one kept message: what the steps share, and how a step
+stops the run."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from intake.campaign import Campaign
+from intake.councils import CouncilRegister
+from intake.messages import Message, Reply
+from intake.models import Draft, InboundMessage
+from intake.parsing import Parsed
+from intake.outbox.channels import Channels
+from intake.store import Unit
+
+
+@dataclass(frozen=True)
+class World:
+    """What every step may consult: the campaign, the register, the time, the channels."""
+
+    campaign: Campaign
+    councils: CouncilRegister
+    clock: Callable[[], datetime]
+    channels: Channels
+    intake_address: str = ""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A step ends the run: the message is kept with this status and classification
+    (e.g. ignored/automatic), and nothing else happens."""
+
+    status: str  # "ignored" | "refused" | "held"
+    classification: str
+    detail: str | None = None
+
+
+@dataclass
+class Run:
+    world: World
+    row: InboundMessage
+    message: Message | None = None
+    sender: str | None = None  # who the sender step says sent it
+    admin: bool = False
+    parsed: Parsed | None = None
+    # Open drafts this message completes, by offer (the follow-up step finds them).
+    completing: dict[str, Draft] = field(default_factory=dict)
+    replies: list[Reply] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    stop: Stop | None = None
+    unit: Unit | None = None  # the transaction, in the steps that change things
+
+    @property
+    def tx(self) -> Unit:
+        assert self.unit is not None, "this step runs inside the transaction"
+        return self.unit
+
+    @property
+    def msg(self) -> Message:
+        assert self.message is not None
+        return self.message
+
+    @property
+    def now(self) -> datetime:
+        return self.world.clock()

@@ -1,0 +1,68 @@
+"""The steps, each a small function over a `Run`. Their order is in `pipeline.py`.
+
+`read`, `screen`, `establish_sender` and `parse` are pure and run before the write
+transaction (they take the most time; arriving messages must not wait behind them);
+`match_follow_ups`, `apply` and `record` run inside it.
+"""
+from __future__ import annotations
+
+from intake.pipeline.kinds import KINDS, enquiry
+from intake.pipeline.kinds.views import common_context
+from intake.parsing import Parsed, parse_form, parse_message, parse_nomination_form
+from intake.pipeline.follow_ups import completed_by
+from intake.pipeline.record import record_notices, record_replies
+from intake.pipeline.run import Run, Stop
+
+
+def read(run: Run) -> None:
+    """The stored row back into a message, by the reader its channel registered."""
+    reader = run.world.channels.readers[run.row.channel]
+    run.message = reader(run.row)
+
+
+def screen(run: Run) -> None:
+    """Auto-replies, bounces and other machines' mail are kept and never answered."""
+    if run.msg.automatic:
+        run.stop = Stop("ignored", "automatic", run.msg.automatic)
+
+
+def establish_sender(run: Run) -> None:
+    """Who sent it, as far as we can tell. Today: the channel's reading of the sender."""
+    run.sender = run.msg.sender
+    run.admin = run.msg.admin
+
+
+def parse(run: Run) -> None:
+    message, world = run.msg, run.world
+    form = message.form
+    if form is None:
+        run.parsed = parse_message(message.subject, message.text, campaign=world.campaign, councils=world.councils)
+    elif form.kind == "nomination":
+        draft = parse_nomination_form(form.values, campaign=world.campaign, councils=world.councils)
+        run.parsed = Parsed(kind="nomination", nominations=[draft])
+    else:
+        assert form.offer is not None
+        draft = parse_form(form.offer, form.values, campaign=world.campaign, councils=world.councils)
+        run.parsed = Parsed(kind="submission", submissions=[draft])
+
+
+async def match_follow_ups(run: Run) -> None:
+    """A reply to our "what's missing" message completes the submission it was about."""
+    if run.msg.form is None:
+        await completed_by(run)
+
+
+async def apply(run: Run) -> None:
+    """The change the message asks for, by the module for its kind."""
+    assert run.parsed is not None
+    handle = KINDS.get(run.parsed.kind, enquiry.handle)
+    await handle(run)
+    context = common_context(run)
+    for reply in run.replies:
+        reply.context.update(context)
+
+
+async def record(run: Run) -> None:
+    """Replies and team notices into the outbox, in this same transaction."""
+    await record_replies(run)
+    await record_notices(run)

@@ -1,0 +1,27 @@
+"""Named sequences: the numbers in references such as PBR-0007."""
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from intake.models import Counter
+from intake.store.repository import Repository
+
+
+class CounterRepository(Repository):
+    async def next(self, name: str) -> int:
+        """The next number in the named sequence, atomically (row lock / single writer)."""
+        for _ in range(3):
+            result = await self.session.execute(
+                update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
+            )
+            value = result.scalar_one_or_none()
+            if value is not None:
+                return int(value)
+            try:
+                async with self.session.begin_nested():
+                    self.session.add(Counter(name=name, value=1))
+                return 1
+            except IntegrityError:
+                continue  # another transaction created it first: increment theirs
+        raise RuntimeError(f"could not take a number from sequence {name!r}")

@@ -1,0 +1,43 @@
+"""Database engines: the async engine every transaction uses and, on SQLite, the
+synchronous engine raw messages are kept through (see `keeping.py`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, synchronous: str = "FULL") -> AsyncEngine:
+    """An async engine; on SQLite, WAL with the given synchronous setting (FULL: a commit
+    survives a crash of the machine, not only of the process)."""
+    if is_sqlite(url):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        _sqlite_pragmas(engine.sync_engine, synchronous)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def create_keep_engine(url: str) -> Engine:
+    """SQLite, synchronous=FULL, used from one thread of its own: a whole batch of kept
+    messages is one hop to that thread, where aiosqlite would make a hop per call."""
+    engine = create_sync_engine(make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30})
+    _sqlite_pragmas(engine, "FULL")
+    return engine

@@ -1,0 +1,124 @@
+"""The outbox table: everything we send, recorded before it is sent.
+
+One state machine for every channel: pending -> sending -> sent | failed; a failed
+attempt goes back to pending with a later `next_attempt_at` until attempts run out. A
+`send_key` is unique, so a message recorded twice (a replay, a second instance, a
+catch-up run) is sent once.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from intake.models import OutboundMessage
+from intake.store.repository import Repository
+
+
+class OutboundRepository(Repository):
+    async def record(self, row: OutboundMessage) -> OutboundMessage | None:
+        """Record a message to send; None if its send_key was recorded before."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(row)
+        except IntegrityError:
+            return None
+        return row
+
+    async def by_key(self, send_key: str) -> OutboundMessage | None:
+        return await self.session.scalar(select(OutboundMessage).where(OutboundMessage.send_key == send_key))
+
+    async def all(self, *, kind: str | None = None, channel: str | None = None) -> list[OutboundMessage]:
+        query = select(OutboundMessage).order_by(OutboundMessage.id)
+        if kind:
+            query = query.where(OutboundMessage.kind == kind)
+        if channel:
+            query = query.where(OutboundMessage.channel == channel)
+        return list(await self.session.scalars(query))
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def due(
+        self, now: datetime, *, channel: str, inbound_id: int | None = None, limit: int = 100
+    ) -> list[OutboundMessage]:
+        query = (
+            select(OutboundMessage)
+            .where(
+                OutboundMessage.channel == channel,
+                OutboundMessage.status == "pending",
+                (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now),
+            )
+            .order_by(OutboundMessage.id)
+            .limit(limit)
+        )
+        if inbound_id is not None:
+            query = query.where(OutboundMessage.inbound_id == inbound_id)
+        return list(await self.session.scalars(query))
+
+    async def claim(self, outbound_id: int, now: datetime) -> bool:
+        """Take a pending message for sending; False if another worker took it first."""
+        result = await self.session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == outbound_id, OutboundMessage.status == "pending")
+            .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=now)
+        )
+        return result.rowcount == 1
+
+    async def finish(
+        self, outbound_id: int, *, sent_at: datetime | None, error: str | None, retry_at: datetime | None
+    ) -> None:
+        if sent_at is not None:
+            values: dict[str, Any] = {"status": "sent", "sent_at": sent_at, "error": None}
+        elif retry_at is not None:
+            values = {"status": "pending", "error": error, "next_attempt_at": retry_at}
+        else:
+            values = {"status": "failed", "error": error}
+        await self.session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values))
+
+    async def sending(self, *, channel: str) -> int:
+        count = await self.session.scalar(
+            select(func.count(OutboundMessage.id)).where(
+                OutboundMessage.channel == channel, OutboundMessage.status == "sending"
+            )
+        )
+        return int(count or 0)
+
+    async def release_stale(self, before: datetime, *, channel: str) -> int:
+        """Messages a stopped worker was sending go back in the queue."""
+        result = await self.session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.channel == channel,
+                OutboundMessage.status == "sending",
+                OutboundMessage.next_attempt_at < before,
+            )
+            .values(status="pending")
+        )
+        return result.rowcount
+
+    # --- for the jobs -------------------------------------------------------------------
+
+    async def keys(self, prefix: str) -> set[str]:
+        """The send keys already recorded that start with `prefix`."""
+        rows = await self.session.scalars(
+            select(OutboundMessage.send_key).where(OutboundMessage.send_key.startswith(prefix, autoescape=True))
+        )
+        return {row for row in rows if row}
+
+    async def count_by_status(self, prefix: str) -> dict[str, int]:
+        """Recorded sends whose key starts with `prefix`, counted by status."""
+        rows = await self.session.execute(
+            select(OutboundMessage.status, func.count(OutboundMessage.id))
+            .where(OutboundMessage.send_key.startswith(prefix, autoescape=True))
+            .group_by(OutboundMessage.status)
+        )
+        return {status: int(count) for status, count in rows}
+
+    async def last_recorded(self, kind: str, *, before: datetime | None = None) -> datetime | None:
+        """When the latest `kind` message (recorded at or before `before`) was created."""
+        query = select(func.max(OutboundMessage.created_at)).where(OutboundMessage.kind == kind)
+        if before is not None:
+            query = query.where(OutboundMessage.created_at <= before)
+        return await self.session.scalar(query)

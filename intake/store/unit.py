@@ -1,0 +1,36 @@
+"""A unit of work: one transaction, with one repository per table."""
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.store.audit import AuditRepository
+from intake.store.counters import CounterRepository
+from intake.store.drafts import DraftRepository
+from intake.store.enquiries import EnquiryRepository
+from intake.store.inbound import InboundRepository
+from intake.store.nominations import NominationRepository
+from intake.store.outbound import OutboundRepository
+from intake.store.submissions import SubmissionRepository
+
+Row = TypeVar("Row")
+
+
+class Unit:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.inbound = InboundRepository(session)
+        self.submissions = SubmissionRepository(session)
+        self.drafts = DraftRepository(session)
+        self.nominations = NominationRepository(session)
+        self.enquiries = EnquiryRepository(session)
+        self.outbound = OutboundRepository(session)
+        self.audit = AuditRepository(session)
+        self.counters = CounterRepository(session)
+
+    async def add(self, row: Row) -> Row:
+        """Add a new row of any table and flush, so it has its id."""
+        self.session.add(row)
+        await self.session.flush()
+        return row
