@@ -510,7 +510,7 @@ class SlackBot:
         if self.poster is None:
             return
         try:
-            sent = await self.poster.send_round(inbound_id=inbound_id)
+            sent = await self.poster.settle(inbound_id)
         except Exception:  # noqa: BLE001 - recorded, so the outbox worker posts it later
             log.exception("posting the answers to Slack message %s failed", inbound_id)
             return

@@ -2,8 +2,8 @@
 one recorded post to chat.postMessage.
 
 Every post the core records goes through here: replies, team notices, reminders and
-digests. At most one post a second to a channel (Slack's guidance); a 429 is waited out
-by slack_sdk's rate-limit handler; any other failure raises, and the dispatcher tries
+digests. Scheduled posts go at most one a second to a channel (Slack's guidance); a 429
+is waited out by slack_sdk's rate-limit handler; any other failure raises, and the dispatcher tries
 again later. A recipient `dm:<user id>` is the bot's direct-message channel with that
 user, opened (conversations.open) when first needed.
 """
@@ -21,8 +21,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.identity import Directory
 from intake.models import OutboundMessage
 
-SPACING = 1.0  # seconds between posts to one channel
+SPACING = 1.0  # seconds between scheduled posts to one channel
 DM = "dm:"
+
+
+def paced(kind: str) -> bool:
+    """Reminders and digests go out in rounds: one a second per channel. An answer to a
+    person, or the team's notice of it, goes at once (Slack allows short bursts, and a
+    429 is waited out)."""
+    return not (kind.startswith("reply-") or kind == "notice")
 
 
 def payload_row(
@@ -84,22 +91,28 @@ class SlackCarrier:
         channel = row.recipient
         if channel.startswith(DM):
             channel = await self.directory.dm_channel(channel.removeprefix(DM))
+        if not paced(row.kind):
+            await self._post(channel, payload)
+            return
         async with self._locks.setdefault(channel, asyncio.Lock()):
             wait = self._last.get(channel, 0.0) + SPACING - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                await self._connected().chat_postMessage(
-                    channel=channel,
-                    thread_ts=payload.get("thread_ts"),
-                    text=payload.get("text") or " ",
-                    blocks=payload.get("blocks"),
-                    # Nothing anyone wrote may unfurl into a preview.
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
+                await self._post(channel, payload)
             finally:
                 self._last[channel] = time.monotonic()
+
+    async def _post(self, channel: str, payload: dict[str, Any]) -> None:
+        await self._connected().chat_postMessage(
+            channel=channel,
+            thread_ts=payload.get("thread_ts"),
+            text=payload.get("text") or " ",
+            blocks=payload.get("blocks"),
+            # Nothing anyone wrote may unfurl into a preview.
+            unfurl_links=False,
+            unfurl_media=False,
+        )
 
     def describe(self) -> str:
         return f"Slack {self.client.base_url}"

@@ -95,6 +95,26 @@ class Dispatcher:
         failed = sum(error is not None for error in errors)
         return Round(sent=len(errors) - failed, failed=failed)
 
+    async def settle(self, inbound_id: int, *, timeout: float = 30) -> Round:
+        """Send now what one inbound message caused, and wait until each of those rows
+        is settled, by this worker or another: sent, failed, or waiting for a retry.
+        `failed` counts those not sent."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            await self.send_round(inbound_id=inbound_id)
+            async with self.store.reader() as unit:
+                rows = await unit.outbound.of_inbound(inbound_id, channel=self.channel)
+            now = self.clock()
+            busy = [
+                r for r in rows
+                if r.status == "sending" or (r.status == "pending" and (r.next_attempt_at is None or r.next_attempt_at <= now))
+            ]
+            if not busy or loop.time() > deadline:
+                sent = sum(r.status == "sent" for r in rows)
+                return Round(sent=sent, failed=len(rows) - sent)
+            await asyncio.sleep(0.02)
+
     async def _send(self, row: OutboundMessage) -> str | None:
         """None when the carrier took it; otherwise what went wrong."""
         try:

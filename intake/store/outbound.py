@@ -98,6 +98,14 @@ class OutboundRepository(Repository):
         )
         return result.rowcount
 
+    async def of_inbound(self, inbound_id: int, *, channel: str) -> list[OutboundMessage]:
+        query = (
+            select(OutboundMessage)
+            .where(OutboundMessage.inbound_id == inbound_id, OutboundMessage.channel == channel)
+            .order_by(OutboundMessage.id)
+        )
+        return list(await self.session.scalars(query))
+
     # --- for the jobs -------------------------------------------------------------------
 
     async def keys(self, prefix: str) -> set[str]:
