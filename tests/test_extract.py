@@ -8,7 +8,9 @@ import pytest
 
 from intake.campaign import Campaign, load_campaign
 from intake.councils import CouncilRegister, load_councils
-from intake.mail.extract import EmailContent, html_to_text, read_email, strip_quoted
+from intake.mail.extract import EmailContent, read_email
+from intake.mail.html_text import html_to_text
+from intake.mail.quotes import strip_quoted
 from intake.parsing import Parsed, parse_message
 
 ROOT = Path(__file__).resolve().parent.parent
