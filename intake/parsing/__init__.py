@@ -1,7 +1,8 @@
 """Text in, a classified message out: submissions, nominations, a query, or an enquiry.
 
 Pure functions (no I/O). The same parser serves email bodies (after intake.mail.extract has
-turned the MIME message into new text), Slack messages and Slack modal values.
+turned the MIME message into new text), Slack messages (after bot.text has made them plain
+text) and Slack modal values.
 
 Everything it recognises comes from the campaign (config/campaign.toml): offer aliases,
 field labels and types, nomination roles, region labels and reference prefixes. The only
@@ -30,7 +31,7 @@ from intake.parsing.lines import iter_labels
 from intake.parsing.offers import offers_in
 from intake.parsing.queries import detect_query
 from intake.parsing.references import find_references, reference_pattern
-from intake.parsing.rules import apply_defaults, missing_required
+from intake.parsing.rules import apply_defaults, missing_required, name_at_least_one
 from intake.parsing.values import parse_value
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "find_references",
     "iter_labels",
     "missing_required",
+    "name_at_least_one",
     "offers_in",
     "parse_form",
     "parse_message",

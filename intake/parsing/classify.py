@@ -25,7 +25,7 @@ def parse_message(
     """Classify and parse one message. Priority: withdraw > amend > submission/nomination >
     query > enquiry. Free text that is none of the others is an enquiry, never an error."""
     subject = " ".join((subject or "").split())
-    body = _unescape_slack((body or "").replace("\r\n", "\n").replace("\r", "\n"))
+    body = (body or "").replace("\r\n", "\n").replace("\r", "\n")
     text = f"{subject}\n{body}".strip() if subject else body.strip()
     references = find_references(f"{subject}\n{body}", campaign)
     lines = label_lines(body, vocabulary_of(campaign))
@@ -70,8 +70,3 @@ def _amend(
             if line.target[0] == "field" and line.target[1] in specs and line.value:
                 store_value(draft, specs[line.target[1]], line.value, councils)
     return Parsed("amend", submissions=[draft], references=references, text=text)
-
-
-def _unescape_slack(text: str) -> str:
-    """Slack sends &, < and > as entities; nothing else in a message is escaped."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -1,12 +1,13 @@
-"""Rules applied to drafts after parsing: the required fields still missing, and what the
-sender's address fills in.
+"""Rules applied to drafts after parsing: the required fields still missing, a nomination
+that names nobody, and what the sender's address fills in.
 
 Pure functions of the campaign and the values. The service applies them to the drafts from
-parse_message and the forms.
+parse_message and the forms; bot.forms checks a nomination modal with name_at_least_one
+before the modal closes.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from intake.campaign import Campaign
 from intake.councils import CouncilRegister
@@ -52,3 +53,13 @@ def apply_defaults(
             result[spec.key] = council.code
     return result
 
+
+def name_at_least_one(campaign: Campaign, roles: Iterable[str]) -> list[FieldError]:
+    """A nomination must name someone. `roles` are the keys of the roles given (a person
+    drafted, or a role's name, council or email filled in): [] when one is a campaign
+    role, else the one error "Name at least one of: <role titles>" on the field "roles"."""
+    known = {role.key for role in campaign.nomination.roles}
+    if any(role in known for role in roles):
+        return []
+    titles = ", ".join(role.title for role in campaign.nomination.roles)
+    return [FieldError("roles", "Name at least one of: " + titles)]
