@@ -271,7 +271,9 @@ class SlackBot:
     # --- /cib -------------------------------------------------------------------------
 
     async def on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        command = parse_command(str(body.get("text") or ""), self.campaign)
+        # Slack sends command text with &, < and > as entities, as it does a message's; the
+        # core reads plain text.
+        command = parse_command(plain_text(str(body.get("text") or "")), self.campaign)
         user = str(body.get("user_id") or "")
         channel = str(body.get("channel_id") or "")
         trigger_id = str(body.get("trigger_id") or "")

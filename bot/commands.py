@@ -6,7 +6,6 @@ team only. Unknown words get the help text, never silence.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -14,10 +13,9 @@ from rapidfuzz import fuzz, process
 
 from intake.campaign import Campaign
 from intake.councils import normalise
+from intake.parsing import find_references
 
 Action = Literal["service", "offer_modal", "nomination_modal", "choose_offer", "digest", "export", "hint"]
-
-_REFERENCE = re.compile(r"\b([A-Za-z]{1,6}-\d{1,6})\b")
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ def parse_command(text: str, campaign: Campaign) -> Command:
     if verb in ("nominate", "nomination", "leads-form"):
         return Command("nomination_modal")
     if verb == "withdraw":
-        references = [r.upper() for r in _REFERENCE.findall(rest)]
+        references = find_references(rest, campaign)  # PREFIX-NNNN, upper case, as the core writes them
         if not references:
             return Command(
                 "hint",

@@ -16,6 +16,7 @@ from typing import Any
 from intake.campaign import Campaign, FieldSpec
 from intake.councils import REGIONS, Council, CouncilRegister
 from intake.messages import FormInput
+from intake.parsing import name_at_least_one
 
 OFFER_CALLBACK = "cib_offer_form"
 NOMINATION_CALLBACK = "cib_nomination_form"
@@ -208,8 +209,9 @@ def nobody_named(form: FormInput, campaign: Campaign) -> dict[str, str]:
     least one" after the fact; in a modal it belongs on the form, before it closes."""
     if form.kind != "nomination":
         return {}
-    roles = campaign.nomination.roles
-    if any(form.values.get(f"{role.key}.{part}") for role in roles for part in ("name", "council", "email")):
-        return {}
-    return {"roles": "Name at least one of: " + ", ".join(role.title for role in roles)}
+    given = [
+        role.key for role in campaign.nomination.roles
+        if any(form.values.get(f"{role.key}.{part}") for part in ("name", "council", "email"))
+    ]
+    return {error.field: error.message for error in name_at_least_one(campaign, given)}
 

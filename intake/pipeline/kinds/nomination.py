@@ -4,7 +4,7 @@ leads as they now stand."""
 from __future__ import annotations
 
 from intake.models import Nomination
-from intake.parsing import FieldError, NominationDraft, PersonDraft
+from intake.parsing import FieldError, NominationDraft, PersonDraft, name_at_least_one
 from intake.pipeline.kinds.receipt import Receipt
 from intake.pipeline.kinds.views import nomination_incomplete
 from intake.pipeline.run import Run
@@ -13,13 +13,11 @@ from intake.replies import errors_view, nomination_view
 
 async def file(run: Run, draft: NominationDraft, receipt: Receipt) -> None:
     world = run.world
-    spec = world.campaign.nomination
     errors = list(draft.errors)
     if draft.region is None or not draft.people:
         if draft.region is None and not any(e.field == "region" for e in errors):
             errors.append(FieldError("region", "Which region is this nomination for?"))
-        if not draft.people:
-            errors.append(FieldError("roles", "Name at least one of: " + ", ".join(r.title for r in spec.roles)))
+        errors += name_at_least_one(world.campaign, [p.role for p in draft.people])
         receipt.incomplete.append(nomination_incomplete(world, errors, run.now))
         return
     bad_roles = {e.field.partition(".")[0] for e in errors}
