@@ -2,8 +2,8 @@
 
 Which reminder slots exist (offsets in working days before each deadline), which of them
 are due at a moment, who has not answered what, and who gets which reminder. The job in
-intake.schedule reads the facts, calls these, renders and records; nothing here does I/O,
-so a test or an operator can ask "what would happen at 09:00 on 21 May?" directly.
+`intake/jobs/reminders.py` reads the facts, calls these, renders and records; nothing here
+does I/O, so a test or an operator can ask "what would happen at 09:00 on 21 May?" directly.
 """
 from __future__ import annotations
 

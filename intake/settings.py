@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     contacts_file: Path | None = None
     # How often an instance that is not running the jobs tries to take over (PostgreSQL).
     scheduler_lock_retry_seconds: float = Field(default=30.0, gt=0)
-    # How often queued Slack posts (and retries) are looked at while running the jobs.
+    # How often the Slack dispatcher looks for posts due (retries, and what another process recorded).
     slack_post_interval_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("intake_addresses", "team_emails", "admin_slack_users", mode="before")
