@@ -13,7 +13,7 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
-from bot.outbox import SlackReplies
+from bot.composer import SlackReplies
 from bot.posting import SlackCarrier
 from bot.reading import read_slack_row
 from bot.text import FILTERS as SLACK_FILTERS
@@ -149,11 +149,11 @@ def _channels(settings: Settings, renderer: Renderer, clock: Callable[[], dateti
     a bot token."""
     channels = Channels()
     email = EmailReplies(renderer, from_address=settings.from_address, clock=clock)
-    channels.register("email", reader=read_email_row, outbox=email)
+    channels.register("email", reader=read_email_row, composer=email)
     slack = None
     if settings.slack_bot_token:
         slack = SlackReplies(SlackViews(renderer), team_channel=settings.team_slack_channel, clock=clock)
-    channels.register("slack", reader=read_slack_row, outbox=slack)
+    channels.register("slack", reader=read_slack_row, composer=slack)
     if slack is not None and settings.team_slack_channel:
         channels.notices = slack
     return channels
@@ -203,7 +203,7 @@ def create_service(
     queue = ProcessingQueue(service.process, workers=workers, busy=lambda: store.keeping)
     jobs = JobDeps(
         store=store, campaign=campaign, councils=councils, renderer=renderer, settings=settings, clock=clock,
-        intake_address=intake_address, outboxes=channels.outboxes, wake=wake,
+        intake_address=intake_address, composers=channels.composers, wake=wake,
     )
     return Runtime(
         settings=settings, store=store, campaign=campaign, councils=councils, renderer=renderer,

@@ -9,7 +9,7 @@ from pathlib import Path
 from intake.campaign import Campaign
 from intake.contacts import Contacts, load_contacts
 from intake.councils import CouncilRegister
-from intake.outbox.channels import Outbox
+from intake.outbox.channels import Composer
 from intake.render import Renderer
 from intake.settings import Settings
 from intake.store import Store
@@ -24,12 +24,12 @@ class JobDeps:
     settings: Settings
     clock: Callable[[], datetime]
     intake_address: str
-    outboxes: Mapping[str, Outbox]  # by channel: what wraps a rendered post as a row
+    composers: Mapping[str, Composer]  # by channel: what wraps a rendered post as a row
     wake: Callable[[], None]  # the outbox dispatchers: something was recorded
 
     @property
     def slack_enabled(self) -> bool:
-        return "slack" in self.outboxes
+        return "slack" in self.composers
 
     def contacts(self) -> Contacts:
         # Read on every run: an edited contacts.csv takes effect without a restart.

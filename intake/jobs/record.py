@@ -10,7 +10,7 @@ RECORD_BATCH = 200  # outbound rows per transaction
 
 def wrap(deps: JobDeps, channel: str, post: Post) -> OutboundMessage:
     """The post as its channel's outbound row."""
-    return deps.outboxes[channel].scheduled(post)
+    return deps.composers[channel].scheduled(post)
 
 
 async def record(deps: JobDeps, rows: list[OutboundMessage]) -> list[OutboundMessage]:

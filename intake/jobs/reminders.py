@@ -72,7 +72,7 @@ async def _send_slot(
     received = facts.received_by()
     rows: list[tuple[OutboundMessage, Planned]] = []
     for reminder in reminders:
-        if reminder.channel not in deps.outboxes:
+        if reminder.channel not in deps.composers:
             continue
         about = _about(reminder, deps)
         if reminder.send_key in already:

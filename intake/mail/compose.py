@@ -63,8 +63,8 @@ def reply_subject(original: str, fallback: str) -> str:
 
 
 class EmailReplies:
-    """The email channel's outbox for the pipeline: one Reply -> one outbound row,
-    addressed to the sender (Reply-To first) and threaded under their message."""
+    """The email channel's composer: a Reply -> an outbound row addressed to the sender
+    (Reply-To first) and threaded under their message; a scheduled Post -> a bulk one."""
 
     def __init__(self, renderer: Renderer, *, from_address: str, clock: Callable[[], datetime]) -> None:
         self.renderer = renderer

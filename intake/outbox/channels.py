@@ -1,6 +1,7 @@
 """What each channel registers with the core (only the composition root, `intake/app.py`,
-does the registering): a reader (stored row -> `Message`) for the pipeline, and an outbox
-(reply, scheduled post -> outbound row); and where the team hears of things."""
+does the registering): a reader (stored row -> `Message`) for the pipeline, and a composer
+(reply or scheduled post -> outbound row for the outbox); and where the team hears of
+things. The outbox itself is the `outbound_messages` table and its dispatchers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ class Reader(Protocol):
     def __call__(self, row: InboundMessage) -> Message: ...
 
 
-class Outbox(Protocol):
+class Composer(Protocol):
+    """A channel's messages as outbound rows: rendered, addressed, ready for its carrier."""
+
     def reply(self, reply: Reply, *, row: InboundMessage, message: Message) -> OutboundMessage | None:
         """A reply to a message, rendered and addressed; None when nobody can be answered."""
         ...
@@ -35,10 +38,10 @@ class Notices(Protocol):
 @dataclass
 class Channels:
     readers: dict[str, Reader] = field(default_factory=dict)
-    outboxes: dict[str, Outbox] = field(default_factory=dict)
+    composers: dict[str, Composer] = field(default_factory=dict)
     notices: Notices | None = None
 
-    def register(self, channel: str, *, reader: Reader, outbox: Outbox | None = None) -> None:
+    def register(self, channel: str, *, reader: Reader, composer: Composer | None = None) -> None:
         self.readers[channel] = reader
-        if outbox is not None:
-            self.outboxes[channel] = outbox
+        if composer is not None:
+            self.composers[channel] = composer

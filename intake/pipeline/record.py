@@ -11,11 +11,11 @@ log = logging.getLogger(__name__)
 
 async def record_replies(run: Run) -> None:
     message = run.msg
-    outbox = run.world.channels.outboxes.get(run.row.channel)
-    if outbox is None or message.quiet:
+    composer = run.world.channels.composers.get(run.row.channel)
+    if composer is None or message.quiet:
         return
     for reply in run.replies:
-        row = outbox.reply(reply, row=run.row, message=message)
+        row = composer.reply(reply, row=run.row, message=message)
         if row is None:
             log.info("inbound %s has no address to reply to", run.row.id)
             continue

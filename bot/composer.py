@@ -1,5 +1,5 @@
-"""The Slack channel's outbox for the pipeline: a core reply, or a team notice, as an
-outbound row for the Slack carrier (`bot/posting.py`) to post.
+"""The Slack channel's composer: a core reply, a team notice or a scheduled post as an
+outbound row, for the Slack carrier (`bot/posting.py`) to post.
 
 A reply goes where the message came from: the same thread for a channel message or
 mention, the user's direct messages for a command or a form. Rendering happens here,
