@@ -1,0 +1,93 @@
+"""After the ack: answering what bot.keeping kept.
+
+    users.info -> IntakeService.identify -> IntakeService.process (the core records the
+      replies and team notices in the outbox) -> Poster.settle (posted by bot.posting)
+
+`answer` runs in the background (bot.tasks) once a request has been kept and acknowledged.
+`post` is how the listeners send notes of their own that the core does not record (an
+edit, the digest, a form that would not open, processing that failed).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
+from bot.context import SlackContext, Target
+from bot.identity import Person
+from intake.messages import Outcome
+
+log = logging.getLogger(__name__)
+
+
+async def answer(ctx: SlackContext, inbound_id: int, *, user: str, target: Target) -> Outcome | None:
+    """After the ack: who sent the kept message (users.info), then the core, which records
+    its replies and team notices in the outbox; then those are posted."""
+    try:
+        person = await ctx.directory.person(user)
+    except Exception as error:  # the Web API unreachable: the sender stays unknown
+        log.warning("users.info for %s failed: %r", user, error)
+        person = Person(user)
+    try:
+        await ctx.background.after_acks()
+        # A bot the payload did not show as one is never answered (no loops).
+        await ctx.service.identify(
+            inbound_id, sender=person.email, admin=ctx.is_admin(user, person), quiet=person.is_bot
+        )
+        await ctx.background.after_acks()
+        outcome = await ctx.service.process(inbound_id)
+    except Exception:
+        # Kept, so not lost: processed again at the next start or by `cib replay`.
+        log.exception("processing Slack message %s failed", inbound_id)
+        outcome = Outcome(inbound_id, "failed")
+    await ctx.background.after_acks()
+    if outcome.duplicate:
+        return outcome  # a retry or a second click: answered the first time
+    if outcome.classification == "failed" and not person.is_bot:
+        await post(ctx, target, ctx.views.message("failed", {"kept": True, **ctx.team()}))
+    await send_recorded(ctx, inbound_id)
+    return outcome
+
+
+async def send_recorded(ctx: SlackContext, inbound_id: int) -> None:
+    """Post now what the core recorded for this message; what fails is tried again later
+    by the outbox's own worker."""
+    if ctx.poster is None:
+        return
+    try:
+        settled = await ctx.poster.settle(inbound_id)
+    except Exception:  # noqa: BLE001 - recorded, so the outbox worker posts it later
+        log.exception("posting the answers to Slack message %s failed", inbound_id)
+        return
+    ctx.undelivered += settled.failed
+
+
+async def post(ctx: SlackContext, target: Target, message: dict[str, Any]) -> None:
+    """Post a message. Slack refusing it (the user gone, the bot not in the channel) is
+    logged, not raised: the message itself is already kept by the core."""
+    try:
+        channel = target.channel
+        if target.dm_user:
+            channel = await ctx.directory.dm_channel(target.dm_user)
+        if not channel:
+            return
+        await ctx.client.chat_postMessage(
+            channel=channel,
+            thread_ts=target.thread_ts,
+            text=message.get("text") or " ",
+            blocks=message.get("blocks"),
+            # Nothing anyone wrote may unfurl into a preview.
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as error:
+        ctx.undelivered += 1
+        log.warning(
+            "Slack refused a message to %s: %s",
+            target.channel or target.dm_user, error.response.get("error"),
+        )
+    except (aiohttp.ClientError, TimeoutError) as error:
+        ctx.undelivered += 1
+        log.warning("could not reach Slack to post to %s: %r", target.channel or target.dm_user, error)
