@@ -120,7 +120,9 @@ class Runtime:
         gc.freeze()
 
     async def _start_smtp(self) -> None:
-        handler = IntakeHandler(keep=self.service.keep, addresses=self.settings.intake_addresses, on_kept=self.queue.put)
+        handler = IntakeHandler(
+            keep=self.service.keep, addresses=self.settings.intake_addresses, on_kept=self.queue.put
+        )
         self.smtp_server = await start_smtp(
             handler, host=self.settings.smtp_host, port=self.settings.smtp_port,
             data_size_limit=self.settings.max_message_size,

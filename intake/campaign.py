@@ -97,7 +97,7 @@ class Reminders(_Model):
         return tuple(sorted(set(value), reverse=True))
 
 
-class Digest(_Model):
+class DigestSchedule(_Model):
     time: dt.time = dt.time(8, 30)
     grace_hours: float = Field(default=12, ge=0)
 
@@ -120,7 +120,7 @@ class CampaignInfo(_Model):
 class Campaign(_Model):
     campaign: CampaignInfo
     reminders: Reminders = Reminders()
-    digest: Digest = Digest()
+    digest: DigestSchedule = DigestSchedule()
     common_fields: tuple[FieldSpec, ...]
     offers: tuple[Offer, ...]
     nomination: NominationSpec

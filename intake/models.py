@@ -95,7 +95,7 @@ class Submission(Base):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
 
 
-class Draft(Base):
+class IncompleteSubmission(Base):
     """A submission still missing something; completed by a follow-up from the sender."""
 
     __tablename__ = "drafts"

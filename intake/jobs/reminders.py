@@ -85,7 +85,10 @@ async def _send_slot(
             intake_address=deps.intake_address, received=received, targets=targets,
         )
         row = wrap(deps, reminder.channel, render_reminder(deps, reminder, context, now))
-        rows.append((row, Planned(plan.KIND, reminder.channel, reminder.recipient, row.subject, reminder.send_key, about, "would send")))
+        planned = Planned(
+            plan.KIND, reminder.channel, reminder.recipient, row.subject, reminder.send_key, about, "would send"
+        )
+        rows.append((row, planned))
         # Rendered messages are recorded a batch at a time, so a large register never
         # holds a whole round of message bodies in memory.
         if len(rows) >= RECORD_BATCH:
@@ -108,7 +111,8 @@ def render_reminder(deps: JobDeps, reminder: Reminder, context: dict[str, Any], 
     renderer = deps.renderer
     if reminder.channel == "slack":
         payload = renderer.slack(plan.KIND, context)
-        return Post(plan.KIND, reminder.recipient, reminder.send_key, now, subject=payload.get("text", ""), payload=payload)
+        subject = payload.get("text", "")
+        return Post(plan.KIND, reminder.recipient, reminder.send_key, now, subject=subject, payload=payload)
     text, html = renderer.email(plan.KIND, context)
     subject = renderer.email_subject(plan.KIND, context)
     return Post(plan.KIND, reminder.recipient, reminder.send_key, now, subject=subject, text=text, html=html)

@@ -106,10 +106,7 @@ class Dispatcher:
             async with self.store.reader() as unit:
                 rows = await unit.outbound.of_inbound(inbound_id, channel=self.channel)
             now = self.clock()
-            busy = [
-                r for r in rows
-                if r.status == "sending" or (r.status == "pending" and (r.next_attempt_at is None or r.next_attempt_at <= now))
-            ]
+            busy = [r for r in rows if r.status == "sending" or (r.status == "pending" and _due(r, now))]
             if not busy or loop.time() > deadline:
                 sent = sum(r.status == "sent" for r in rows)
                 return Round(sent=sent, failed=len(rows) - sent)
@@ -176,3 +173,7 @@ class Dispatcher:
         close = getattr(self.transport, "close", None)
         if close is not None:
             await close()
+
+
+def _due(row: OutboundMessage, now: datetime) -> bool:
+    return row.next_attempt_at is None or row.next_attempt_at <= now

@@ -2,12 +2,12 @@
 sender writing again about the same offer) completes the draft it was about."""
 from __future__ import annotations
 
-from intake.models import Draft
+from intake.models import IncompleteSubmission
 from intake.parsing import Parsed, SubmissionDraft, parse_message
 from intake.pipeline.run import Run
 
 
-async def open_drafts(run: Run) -> list[Draft]:
+async def open_drafts(run: Run) -> list[IncompleteSubmission]:
     assert run.parsed is not None
     drafts = await run.tx.drafts.answered_by(run.msg.thread_ids)
     if not drafts and run.parsed.kind == "submission" and run.sender:
@@ -41,4 +41,6 @@ async def completed_by(run: Run) -> None:
         run.completing[draft.offer] = draft
     if merged:
         others = [s for s in parsed.submissions if s.offer not in {m.offer for m in merged}]
-        run.parsed = Parsed(kind="submission", submissions=merged + others, references=parsed.references, text=parsed.text)
+        run.parsed = Parsed(
+            kind="submission", submissions=merged + others, references=parsed.references, text=parsed.text
+        )

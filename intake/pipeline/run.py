@@ -9,7 +9,7 @@ from datetime import datetime
 from intake.campaign import Campaign
 from intake.councils import CouncilRegister
 from intake.messages import Message, Reply
-from intake.models import Draft, InboundMessage
+from intake.models import IncompleteSubmission, InboundMessage
 from intake.parsing import Parsed
 from intake.outbox.channels import Channels
 from intake.store import Unit
@@ -45,7 +45,7 @@ class Run:
     admin: bool = False
     parsed: Parsed | None = None
     # Open drafts this message completes, by offer (the follow-up step finds them).
-    completing: dict[str, Draft] = field(default_factory=dict)
+    completing: dict[str, IncompleteSubmission] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     stop: Stop | None = None

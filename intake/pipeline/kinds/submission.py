@@ -7,7 +7,7 @@ from __future__ import annotations
 from intake.campaign import Offer
 from intake.councils import Council
 from intake.messages import Reply
-from intake.models import Draft, Submission
+from intake.models import IncompleteSubmission, Submission
 from intake.parsing import SubmissionDraft, Value, apply_defaults, missing_required
 from intake.pipeline.kinds import nomination
 from intake.pipeline.kinds.receipt import Receipt
@@ -67,7 +67,7 @@ async def _keep_draft(run: Run, offer: Offer, values: dict[str, Value]) -> None:
         stored.fields = jsonable(values)
         return
     await run.tx.add(
-        Draft(
+        IncompleteSubmission(
             offer=offer.key, sender=run.sender, channel=run.row.channel, fields=jsonable(values),
             created_at=run.now, inbound_id=run.row.id,
         )
