@@ -160,7 +160,7 @@ class OutboundMessage(Base):
     in_reply_to: Mapped[str | None] = mapped_column(String(998))
     body: Mapped[bytes] = mapped_column(LargeBinary)  # the whole message as sent
     created_at: Mapped[datetime]
-    # pending -> sent | failed (retried until attempts run out)
+    # pending -> sending -> sent | failed, for every channel (retried until attempts run out)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]

@@ -6,10 +6,10 @@ transaction (they take the most time; arriving messages must not wait behind the
 """
 from __future__ import annotations
 
-from intake.pipeline.kinds import KINDS, enquiry
-from intake.pipeline.kinds.views import common_context
 from intake.parsing import Parsed, parse_form, parse_message, parse_nomination_form
 from intake.pipeline.follow_ups import completed_by
+from intake.pipeline.kinds import KINDS, enquiry
+from intake.pipeline.kinds.views import common_context
 from intake.pipeline.record import record_notices, record_replies
 from intake.pipeline.run import Run, Stop
 
@@ -27,7 +27,8 @@ def screen(run: Run) -> None:
 
 
 def establish_sender(run: Run) -> None:
-    """Who sent it, as far as we can tell. Today: the channel's reading of the sender."""
+    """Who sent it. This is where the sender's claim is judged; the channel's reading
+    (the From address, the Slack profile email) is taken as it is."""
     run.sender = run.msg.sender
     run.admin = run.msg.admin
 
