@@ -155,7 +155,8 @@ def _channels(settings: Settings, renderer: Renderer, clock: Callable[[], dateti
     slack = None
     if settings.slack_bot_token:
         slack = SlackReplies(SlackViews(renderer), team_channel=settings.team_slack_channel, clock=clock)
-    channels.register("slack", reader=read_slack_row, composer=slack)
+    # The bot posts what the core records for a Slack message itself, and waits for it.
+    channels.register("slack", reader=read_slack_row, composer=slack, answers_itself=True)
     if slack is not None and settings.team_slack_channel:
         channels.notices = slack
     return channels
@@ -168,9 +169,10 @@ def _slack_poster(settings: Settings, store: Store, clock: Callable[[], datetime
 
     carrier = SlackCarrier(lambda session: make_client(settings, session=session))
     # Paced per channel: a round of 50 posts to one channel takes most of a minute.
+    # Posts to different channels go out side by side; the carrier paces each channel.
     return Dispatcher(
         store, carrier, channel="slack", clock=clock, round_size=50,
-        idle_seconds=settings.slack_post_interval_seconds,
+        idle_seconds=settings.slack_post_interval_seconds, concurrency=8,
     )
 
 
@@ -189,11 +191,12 @@ def create_service(
     delivery = Dispatcher(store, carrier, channel="email", clock=clock)
     slack_poster = _slack_poster(settings, store, clock)
     channels = _channels(settings, renderer, clock)
-    wakers = [d.wake for d in (delivery, slack_poster) if d is not None]
+    dispatchers = [d for d in (delivery, slack_poster) if d is not None]
 
-    def wake() -> None:
-        for wake_one in wakers:
-            wake_one()
+    def wake(channels: set[str] | None = None) -> None:
+        for dispatcher in dispatchers:
+            if channels is None or dispatcher.channel in channels:
+                dispatcher.wake()
 
     intake_address = settings.intake_addresses[0] if settings.intake_addresses else ""
     service = IntakeService(

@@ -31,7 +31,7 @@ class IntakeService:
         channels: Channels | None = None,
         clock: Callable[[], datetime] = utcnow,
         intake_address: str = "eoi@localhost",
-        on_outbound: Callable[[], None] | None = None,
+        on_outbound: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.store = store
         self.campaign = campaign

@@ -25,7 +25,7 @@ class JobDeps:
     clock: Callable[[], datetime]
     intake_address: str
     composers: Mapping[str, Composer]  # by channel: what wraps a rendered post as a row
-    wake: Callable[[], None]  # the outbox dispatchers: something was recorded
+    wake: Callable[[], None]  # every outbox dispatcher: something was recorded
 
     @property
     def slack_enabled(self) -> bool:

@@ -22,6 +22,11 @@ from intake.store import Store
 log = logging.getLogger(__name__)
 
 STALE = timedelta(minutes=10)  # a claim older than this was left by a stopped worker
+SETTLE_WAIT = 30.0  # seconds `settle` waits on rows another worker has in hand
+
+
+def time_left(since: float, wait: float) -> bool:
+    return asyncio.get_running_loop().time() - since < wait
 
 
 class Carrier(Protocol):
@@ -48,6 +53,7 @@ class Dispatcher:
         clock: Callable[[], datetime],
         round_size: int = 100,
         idle_seconds: float = 15,
+        concurrency: int = 1,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -55,6 +61,10 @@ class Dispatcher:
         self.clock = clock
         self.round_size = round_size
         self.idle_seconds = idle_seconds  # how often the worker looks for retries due
+        self.concurrency = concurrency  # sends in flight at once, within a round
+        # inbound id -> (who waits for its rows to settle, since when)
+        self._settling: dict[int, tuple[list[asyncio.Future[Round]], float]] = {}
+        self._settler: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -65,51 +75,84 @@ class Dispatcher:
         """Send one round of what is due now; returns how many were sent."""
         return (await self.send_round()).sent
 
-    async def send_round(self, *, inbound_id: int | None = None) -> Round:
-        """One round: of everything due, or only of what one inbound message caused."""
+    async def send_round(self) -> Round:
+        """One round of what is due."""
         async with self.store.reader() as unit:
-            due = {
-                row.id: row
-                for row in await unit.outbound.due(
-                    self.clock(), channel=self.channel, inbound_id=inbound_id, limit=self.round_size
-                )
-            }
+            due = await unit.outbound.due(self.clock(), channel=self.channel, limit=self.round_size)
         if not due:
             return Round()
         # Keeping arriving messages comes first; sending waits a little for a lull.
         await lull(lambda: self.store.keeping, at_most=PATIENCE)
-        # Two commits a round rather than two a message.
+        return await self._send_claimed(due)
+
+    async def _send_claimed(self, due: list[OutboundMessage]) -> Round:
+        """Claim what no other worker has, send it, record how it went: two commits a
+        round rather than two a message."""
         async with self.store.unit() as unit:
-            claimed = [i for i in due if await unit.outbound.claim(i, self.clock())]
-        errors = [await self._send(due[i]) for i in claimed]
+            taken = await unit.outbound.claim([row.id for row in due], self.clock())
+        claimed = [row for row in due if row.id in taken]
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def send(row: OutboundMessage) -> str | None:
+            async with limit:
+                return await self._send(row)
+
+        errors = await asyncio.gather(*(send(row) for row in claimed))
         async with self.store.unit() as unit:
-            for outbound_id, error in zip(claimed, errors, strict=True):
-                if error is None:
-                    await unit.outbound.finish(outbound_id, sent_at=self.clock(), error=None, retry_at=None)
-                    continue
-                attempt = due[outbound_id].attempts + 1
-                log.warning("sending %s %s failed (attempt %s): %s", self.channel, outbound_id, attempt, error)
-                await unit.outbound.finish(
-                    outbound_id, sent_at=None, error=error[:1000], retry_at=retry_at(attempt, self.clock())
-                )
+            sent = [row.id for row, error in zip(claimed, errors, strict=True) if error is None]
+            await unit.outbound.sent(sent, self.clock())
+            for row, error in zip(claimed, errors, strict=True):
+                if error is not None:
+                    attempt = row.attempts + 1
+                    log.warning("sending %s %s failed (attempt %s): %s", self.channel, row.id, attempt, error)
+                    await unit.outbound.not_sent(row.id, error=error[:1000], retry_at=retry_at(attempt, self.clock()))
         failed = sum(error is not None for error in errors)
         return Round(sent=len(errors) - failed, failed=failed)
 
-    async def settle(self, inbound_id: int, *, timeout: float = 30) -> Round:
+    async def settle(self, inbound_id: int) -> Round:
         """Send now what one inbound message caused, and wait until each of those rows
         is settled, by this worker or another: sent, failed, or waiting for a retry.
-        `failed` counts those not sent."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            await self.send_round(inbound_id=inbound_id)
-            async with self.store.reader() as unit:
-                rows = await unit.outbound.of_inbound(inbound_id, channel=self.channel)
-            now = self.clock()
-            busy = [r for r in rows if r.status == "sending" or (r.status == "pending" and _due(r, now))]
-            if not busy or loop.time() > deadline:
-                sent = sum(r.status == "sent" for r in rows)
-                return Round(sent=sent, failed=len(rows) - sent)
+        `failed` counts those not sent. Messages settling together share their rounds
+        (one claim and one finish commit for all of them)."""
+        future: asyncio.Future[Round] = asyncio.get_running_loop().create_future()
+        self._settling.setdefault(inbound_id, ([], asyncio.get_running_loop().time()))[0].append(future)
+        if self._settler is None or self._settler.done():
+            self._settler = asyncio.create_task(self._settle_waiting(), name=f"{self.channel}-settle")
+        return await future
+
+    async def _settle_waiting(self) -> None:
+        while self._settling:
+            try:
+                await self._settle_round()
+            except Exception as error:  # noqa: BLE001 - every waiter hears of it; none hangs
+                waiting, self._settling = self._settling, {}
+                for futures, _ in waiting.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(error)
+
+    async def _settle_round(self) -> None:
+        ids = list(self._settling)
+        async with self.store.reader() as unit:
+            rows = await unit.outbound.of_inbound(ids, channel=self.channel)
+        now = self.clock()
+        due = [r for r in rows if r.status == "pending" and _due(r, now)]
+        if due:
+            await self._send_claimed(due)
+            return  # read again: what this round did, and what others did meanwhile
+        busy = False
+        for inbound_id in ids:
+            mine = [r for r in rows if r.inbound_id == inbound_id]
+            futures, since = self._settling[inbound_id]
+            if any(r.status == "sending" for r in mine) and time_left(since, SETTLE_WAIT):
+                busy = True  # another worker has it in hand
+                continue
+            sent = sum(r.status == "sent" for r in mine)
+            for future in futures:
+                if not future.done():
+                    future.set_result(Round(sent=sent, failed=len(mine) - sent))
+            del self._settling[inbound_id]
+        if busy:
             await asyncio.sleep(0.02)
 
     async def _send(self, row: OutboundMessage) -> str | None:

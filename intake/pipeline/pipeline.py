@@ -28,7 +28,9 @@ COMMIT: Sequence[Commit] = (steps.match_follow_ups, steps.apply, steps.record)
 
 
 class Pipeline:
-    def __init__(self, store: Store, world: World, *, on_outbound: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, store: Store, world: World, *, on_outbound: Callable[[set[str]], None] | None = None
+    ) -> None:
         self.store = store
         self.world = world
         self.on_outbound = on_outbound
@@ -70,8 +72,11 @@ class Pipeline:
                     break
                 await commit(run)
             outcome = _finish(run)
-        if self.on_outbound and (run.replies or run.notices):
-            self.on_outbound()
+        # Wake the dispatchers of the channels with something new to send, but for the
+        # message's own channel if it posts its own answers.
+        waking = run.recorded - (self.world.channels.answer_themselves & {claimed.channel})
+        if self.on_outbound and waking:
+            self.on_outbound(waking)
         return outcome
 
 

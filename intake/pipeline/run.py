@@ -48,6 +48,7 @@ class Run:
     completing: dict[str, IncompleteSubmission] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    recorded: set[str] = field(default_factory=set)  # channels with new outbound rows
     stop: Stop | None = None
     unit: Unit | None = None  # the transaction, in the steps that change things
 

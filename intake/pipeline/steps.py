@@ -10,7 +10,7 @@ from intake.parsing import Parsed, parse_form, parse_message, parse_nomination_f
 from intake.pipeline.follow_ups import completed_by
 from intake.pipeline.kinds import KINDS, enquiry
 from intake.pipeline.kinds.views import common_context
-from intake.pipeline.record import record_notices, record_replies
+from intake.pipeline.record import record_outbound
 from intake.pipeline.run import Run, Stop
 
 
@@ -65,5 +65,4 @@ async def apply(run: Run) -> None:
 
 async def record(run: Run) -> None:
     """Replies and team notices into the outbox, in this same transaction."""
-    await record_replies(run)
-    await record_notices(run)
+    await record_outbound(run)

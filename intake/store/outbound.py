@@ -7,6 +7,7 @@ catch-up run) is sent once.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,17 @@ class OutboundRepository(Repository):
             return None
         return row
 
+    async def record_new(self, rows: Sequence[OutboundMessage]) -> list[OutboundMessage]:
+        """Record those rows whose send key is not recorded yet, with one query to find
+        out: for a caller that holds the only claim on what the keys are made from (the
+        pipeline, on its claimed inbound message)."""
+        keys = [row.send_key for row in rows if row.send_key]
+        query = select(OutboundMessage.send_key).where(OutboundMessage.send_key.in_(keys))
+        known = set(await self.session.scalars(query))
+        new = [row for row in rows if row.send_key not in known]
+        self.session.add_all(new)
+        return new
+
     async def by_key(self, send_key: str) -> OutboundMessage | None:
         return await self.session.scalar(select(OutboundMessage).where(OutboundMessage.send_key == send_key))
 
@@ -40,9 +52,7 @@ class OutboundRepository(Repository):
 
     # --- sending ------------------------------------------------------------------------
 
-    async def due(
-        self, now: datetime, *, channel: str, inbound_id: int | None = None, limit: int = 100
-    ) -> list[OutboundMessage]:
+    async def due(self, now: datetime, *, channel: str, limit: int = 100) -> list[OutboundMessage]:
         query = (
             select(OutboundMessage)
             .where(
@@ -53,28 +63,36 @@ class OutboundRepository(Repository):
             .order_by(OutboundMessage.id)
             .limit(limit)
         )
-        if inbound_id is not None:
-            query = query.where(OutboundMessage.inbound_id == inbound_id)
         return list(await self.session.scalars(query))
 
-    async def claim(self, outbound_id: int, now: datetime) -> bool:
-        """Take a pending message for sending; False if another worker took it first."""
+    async def claim(self, outbound_ids: Sequence[int], now: datetime) -> set[int]:
+        """Take pending messages for sending; those another worker took first are not
+        among the ids returned."""
+        if not outbound_ids:
+            return set()
         result = await self.session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.id == outbound_id, OutboundMessage.status == "pending")
+            .where(OutboundMessage.id.in_(list(outbound_ids)), OutboundMessage.status == "pending")
             .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=now)
+            .returning(OutboundMessage.id)
         )
-        return result.rowcount == 1
+        return set(result.scalars())
 
-    async def finish(
-        self, outbound_id: int, *, sent_at: datetime | None, error: str | None, retry_at: datetime | None
-    ) -> None:
-        if sent_at is not None:
-            values: dict[str, Any] = {"status": "sent", "sent_at": sent_at, "error": None}
-        elif retry_at is not None:
-            values = {"status": "pending", "error": error, "next_attempt_at": retry_at}
-        else:
-            values = {"status": "failed", "error": error}
+    async def sent(self, outbound_ids: Sequence[int], at: datetime) -> None:
+        if outbound_ids:
+            await self.session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id.in_(list(outbound_ids)))
+                .values(status="sent", sent_at=at, error=None)
+            )
+
+    async def not_sent(self, outbound_id: int, *, error: str, retry_at: datetime | None) -> None:
+        """A failed attempt: pending again until `retry_at`, or failed for good (None)."""
+        values: dict[str, Any] = (
+            {"status": "pending", "error": error, "next_attempt_at": retry_at}
+            if retry_at is not None
+            else {"status": "failed", "error": error}
+        )
         await self.session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values))
 
     async def sending(self, *, channel: str) -> int:
@@ -98,10 +116,11 @@ class OutboundRepository(Repository):
         )
         return result.rowcount
 
-    async def of_inbound(self, inbound_id: int, *, channel: str) -> list[OutboundMessage]:
+    async def of_inbound(self, inbound_ids: Sequence[int], *, channel: str) -> list[OutboundMessage]:
+        """What these inbound messages caused to be sent on `channel`."""
         query = (
             select(OutboundMessage)
-            .where(OutboundMessage.inbound_id == inbound_id, OutboundMessage.channel == channel)
+            .where(OutboundMessage.inbound_id.in_(list(inbound_ids)), OutboundMessage.channel == channel)
             .order_by(OutboundMessage.id)
         )
         return list(await self.session.scalars(query))
