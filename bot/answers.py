@@ -1,7 +1,7 @@
 """After the ack: answering what bot.keeping kept.
 
-    users.info -> IntakeService.identify -> IntakeService.process (the core records the
-      replies and team notices in the outbox) -> Poster.settle (posted by bot.posting)
+    users.info -> IntakeService.process(identified=...) (the core records who sent it, and
+      the replies and team notices in the outbox, held for us) -> Poster.send_held
 
 `answer` runs in the background (bot.tasks) once a request has been kept and acknowledged.
 `post` is how the listeners send notes of their own that the core does not record (an
@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import SlackContext, Target
 from bot.identity import Person
-from intake.messages import Outcome
+from intake.messages import Identified, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +30,11 @@ async def answer(ctx: SlackContext, inbound_id: int, *, user: str, target: Targe
     except Exception as error:  # the Web API unreachable: the sender stays unknown
         log.warning("users.info for %s failed: %r", user, error)
         person = Person(user)
+    # A bot the payload did not show as one is never answered (no loops).
+    identified = Identified(person.email, admin=ctx.is_admin(user, person), quiet=person.is_bot)
     try:
         await ctx.background.after_acks()
-        # A bot the payload did not show as one is never answered (no loops).
-        await ctx.service.identify(
-            inbound_id, sender=person.email, admin=ctx.is_admin(user, person), quiet=person.is_bot
-        )
-        await ctx.background.after_acks()
-        outcome = await ctx.service.process(inbound_id)
+        outcome = await ctx.service.process(inbound_id, identified=identified)
     except Exception:
         # Kept, so not lost: processed again at the next start or by `cib replay`.
         log.exception("processing Slack message %s failed", inbound_id)
@@ -47,21 +44,21 @@ async def answer(ctx: SlackContext, inbound_id: int, *, user: str, target: Targe
         return outcome  # a retry or a second click: answered the first time
     if outcome.classification == "failed" and not person.is_bot:
         await post(ctx, target, ctx.views.message("failed", {"kept": True, **ctx.team()}))
-    await send_recorded(ctx, inbound_id)
+    await send_held(ctx, outcome.held)
     return outcome
 
 
-async def send_recorded(ctx: SlackContext, inbound_id: int) -> None:
-    """Post now what the core recorded for this message; what fails is tried again later
+async def send_held(ctx: SlackContext, outbound_ids: list[int]) -> None:
+    """Post now what the core recorded and held for us; what fails is tried again later
     by the outbox's own worker."""
-    if ctx.poster is None:
+    if ctx.poster is None or not outbound_ids:
         return
     try:
-        settled = await ctx.poster.settle(inbound_id)
+        sent = await ctx.poster.send_held(outbound_ids)
     except Exception:  # noqa: BLE001 - recorded, so the outbox worker posts it later
-        log.exception("posting the answers to Slack message %s failed", inbound_id)
+        log.exception("posting Slack answers %s failed", outbound_ids)
         return
-    ctx.undelivered += settled.failed
+    ctx.undelivered += sent.failed
 
 
 async def post(ctx: SlackContext, target: Target, message: dict[str, Any]) -> None:

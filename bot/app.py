@@ -2,7 +2,7 @@
 `Inbound` and the core's `Reply`s into messages, and decide nothing else.
 
     Slack --signed HTTP or Socket Mode--> listener: IntakeService.keep(payload), then ack
-                                           └─ background: users.info -> IntakeService.identify
+                                           └─ background: users.info (who sent it)
                                               -> IntakeService.process (replies and
                                                  notices recorded in the outbox)
                                               -> posted: same thread / DM, team channel

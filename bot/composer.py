@@ -1,18 +1,19 @@
 """The Slack channel's composer: a core reply, a team notice or a scheduled post as an
 outbound row, for the Slack carrier (`bot/posting.py`) to post.
 
-A reply goes where the message came from: the same thread for a channel message or
-mention, the user's direct messages for a command or a form. Rendering happens here,
-while the transaction that decided to answer is open, so what is posted later is
-exactly what was decided."""
+A reply goes where the message came from: the same thread for a direct message or a
+mention, the user's direct messages for a command or a form. A reply or a notice is
+recorded as what to say (the template and its data); the carrier renders it when it
+posts, so no rendering happens inside the transaction that recorded it. A reminder or
+digest arrives rendered and is recorded as it is.
+"""
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.posting import dm, payload_row
-from bot.views import SlackViews
+from bot.posting import Say, dm, slack_row
 from intake.messages import Message, Post, Reply
 from intake.models import InboundMessage, OutboundMessage
 
@@ -20,8 +21,7 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class SlackReplies:
-    def __init__(self, views: SlackViews, *, team_channel: str | None, clock: Callable[[], datetime]) -> None:
-        self.views = views
+    def __init__(self, *, team_channel: str | None, clock: Callable[[], datetime]) -> None:
         self.team_channel = team_channel
         self.clock = clock
 
@@ -35,17 +35,17 @@ class SlackReplies:
             recipient, thread_ts = dm(user), None
         else:
             return None
-        fields = payload_row(kind=f"reply-{reply.kind}", recipient=recipient, message=self.views.reply(reply),
-                             thread_ts=thread_ts)
-        return OutboundMessage(**fields, created_at=self.clock(), status="pending")
+        say = Say(reply=reply.kind, context=reply.context, thread_ts=thread_ts)
+        return slack_row(kind=f"reply-{reply.kind}", recipient=recipient, say=say, subject=reply.kind, now=self.clock())
 
     def notice(self, text: str, *, message: Message) -> OutboundMessage:
         assert self.team_channel
         user = str(message.meta.get("slack_user") or "")
-        rendered = self.views.message("team_notice", {"notice": text, "via": user if _USER_ID.match(user) else None})
-        fields = payload_row(kind="notice", recipient=self.team_channel, message=rendered)
-        return OutboundMessage(**fields, created_at=self.clock(), status="pending")
+        say = Say(view="team_notice", context={"notice": text, "via": user if _USER_ID.match(user) else None})
+        return slack_row(kind="notice", recipient=self.team_channel, say=say, subject=text, now=self.clock())
 
     def scheduled(self, post: Post) -> OutboundMessage:
-        fields = payload_row(kind=post.kind, recipient=post.recipient, message=post.payload or {"text": post.subject})
-        return OutboundMessage(**fields, send_key=post.send_key, created_at=post.now, status="pending")
+        say = Say(message=post.payload or {"text": post.subject})
+        row = slack_row(kind=post.kind, recipient=post.recipient, say=say, subject=post.subject, now=post.now)
+        row.send_key = post.send_key
+        return row

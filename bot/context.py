@@ -18,7 +18,7 @@ from bot.tasks import Background
 from bot.views import SlackViews
 from intake.campaign import Campaign
 from intake.councils import CouncilRegister
-from intake.messages import FormInput, Inbound, Kept, Outcome
+from intake.messages import FormInput, Identified, Inbound, Kept, Outcome
 from intake.settings import Settings
 
 
@@ -33,26 +33,22 @@ class Service(Protocol):
     @property
     def arriving(self) -> bool: ...
 
-    async def identify(
-        self, inbound_id: int, *, sender: str | None, admin: bool = False, quiet: bool = False
-    ) -> None: ...
-
-    async def process(self, inbound_id: int) -> Outcome: ...
+    async def process(self, inbound_id: int, *, identified: Identified | None = None) -> Outcome: ...
 
     def check_form(self, form: FormInput) -> dict[str, str]: ...
 
     async def export(self) -> dict[str, list[dict[str, Any]]]: ...
 
 
-class Settled(Protocol):
+class Sent(Protocol):
     failed: int
 
 
 class Poster(Protocol):
     """The outbox's Slack dispatcher (intake.outbox.dispatch.Dispatcher): posts what the
-    core recorded for a message, with the carrier in bot.posting."""
+    core recorded and held for the bot, with the carrier in bot.posting."""
 
-    async def settle(self, inbound_id: int) -> Settled: ...
+    async def send_held(self, outbound_ids: list[int]) -> Sent: ...
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ again, and reads and answers the message after the 250. Here a Slack message, `/
 question or form submission for the core is kept the same way: the raw payload committed
 by `IntakeService.keep` before Slack is acknowledged, and answered after the ack, in the
 background (bot.answers). The sender's email needs users.info, which is not waited for: the
-request is kept without a sender and `identify` adds it afterwards.
+request is kept without a sender, and `process` is told it afterwards (bot.answers).
 
 Keeping failed (SMTP's 451): no ack, and instead, by kind of request,
   - an event: a 503, so that Slack sends it again (an acknowledged event never is);
@@ -59,7 +59,7 @@ async def keep(ctx: SlackContext, request: ToKeep) -> Kept | None:
         form=request.form,
         meta={**request.meta, "slack_user": request.user},
         # A team member listed by user id is known from the payload; by email, once
-        # users.info has answered (identify).
+        # users.info has answered (bot.answers).
         admin=ctx.is_admin(request.user),
     )
     try:

@@ -1,11 +1,11 @@
 """The Slack channel's carrier for the outbox dispatcher (`intake/outbox/dispatch.py`):
-one recorded post to chat.postMessage.
+one recorded post, rendered (`Say`) and sent with chat.postMessage.
 
 Every post the core records goes through here: replies, team notices, reminders and
 digests. Scheduled posts go at most one a second to a channel (Slack's guidance); a 429
-is waited out by slack_sdk's rate-limit handler; any other failure raises, and the dispatcher tries
-again later. A recipient `dm:<user id>` is the bot's direct-message channel with that
-user, opened (conversations.open) when first needed.
+is waited out by slack_sdk's rate-limit handler; any other failure raises, and the
+dispatcher tries again later. A recipient `dm:<user id>` is the bot's direct-message
+channel with that user, opened (conversations.open) when first needed.
 """
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.identity import Directory
+from bot.views import SlackViews, fit_message
+from intake.messages import Reply
 from intake.models import OutboundMessage
 
 SPACING = 1.0  # seconds between scheduled posts to one channel
@@ -32,21 +36,44 @@ def paced(kind: str) -> bool:
     return not (kind.startswith("reply-") or kind == "notice")
 
 
-def payload_row(
-    *, kind: str, recipient: str, message: dict[str, Any], thread_ts: str | None = None
-) -> dict[str, Any]:
-    """What an outbound row for a Slack post holds: the channel (or `dm:<user>`) and the
-    message as JSON."""
-    body = {"text": message.get("text") or " ", "blocks": message.get("blocks")}
-    if thread_ts:
-        body["thread_ts"] = thread_ts
-    return {
-        "kind": kind,
-        "channel": "slack",
-        "recipient": recipient,
-        "subject": str(body["text"])[:500],
-        "body": json.dumps(body, ensure_ascii=False).encode(),
-    }
+@dataclass(frozen=True)
+class Say:
+    """What an outbound Slack row says, as recorded: a core reply (`reply`: its kind) or
+    one of the bot's own messages (`view`: its template) with the data to render it with,
+    or a message already rendered (`message`: text and blocks)."""
+
+    reply: str | None = None
+    view: str | None = None
+    context: dict[str, Any] | None = None
+    message: dict[str, Any] | None = None
+    thread_ts: str | None = None
+
+    def to_json(self) -> bytes:
+        return json.dumps({k: v for k, v in asdict(self).items() if v is not None}, ensure_ascii=False).encode()
+
+    @classmethod
+    def from_json(cls, body: bytes) -> Say:
+        data = json.loads(body)
+        if "reply" not in data and "view" not in data and "message" not in data:
+            # Recorded rendered, as {"text", "blocks"}, before this shape existed.
+            message = {"text": data.get("text"), "blocks": data.get("blocks")}
+            return cls(message=message, thread_ts=data.get("thread_ts"))
+        return cls(**data)
+
+    def render(self, views: SlackViews) -> dict[str, Any]:
+        if self.reply is not None:
+            return views.reply(Reply(self.reply, self.context or {}))
+        if self.view is not None:
+            return views.message(self.view, self.context)
+        return fit_message(self.message or {})
+
+
+def slack_row(*, kind: str, recipient: str, say: Say, subject: str, now: datetime) -> OutboundMessage:
+    """An outbound row for a Slack post to a channel (or `dm:<user>`)."""
+    return OutboundMessage(
+        kind=kind, channel="slack", recipient=recipient, subject=subject[:500], body=say.to_json(),
+        created_at=now, status="pending",
+    )
 
 
 def dm(user_id: str) -> str:
@@ -54,8 +81,11 @@ def dm(user_id: str) -> str:
 
 
 class SlackCarrier:
-    def __init__(self, make_client: Callable[[aiohttp.ClientSession | None], AsyncWebClient]) -> None:
+    def __init__(
+        self, make_client: Callable[[aiohttp.ClientSession | None], AsyncWebClient], *, views: SlackViews
+    ) -> None:
         self._make_client = make_client
+        self.views = views
         self._session: aiohttp.ClientSession | None = None
         self.client = make_client(None)
         self.own_directory = Directory(self.client)
@@ -87,7 +117,8 @@ class SlackCarrier:
             self._session = None
 
     async def send(self, row: OutboundMessage) -> None:
-        payload = json.loads(row.body)
+        say = Say.from_json(row.body)
+        payload = {**say.render(self.views), "thread_ts": say.thread_ts}
         channel = row.recipient
         if channel.startswith(DM):
             channel = await self.directory.dm_channel(channel.removeprefix(DM))

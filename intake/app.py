@@ -154,7 +154,7 @@ def _channels(settings: Settings, renderer: Renderer, clock: Callable[[], dateti
     channels.register("email", reader=read_email_row, composer=email)
     slack = None
     if settings.slack_bot_token:
-        slack = SlackReplies(SlackViews(renderer), team_channel=settings.team_slack_channel, clock=clock)
+        slack = SlackReplies(team_channel=settings.team_slack_channel, clock=clock)
     # The bot posts what the core records for a Slack message itself, and waits for it.
     channels.register("slack", reader=read_slack_row, composer=slack, answers_itself=True)
     if slack is not None and settings.team_slack_channel:
@@ -162,12 +162,14 @@ def _channels(settings: Settings, renderer: Renderer, clock: Callable[[], dateti
     return channels
 
 
-def _slack_poster(settings: Settings, store: Store, clock: Callable[[], datetime]) -> Dispatcher | None:
+def _slack_poster(
+    settings: Settings, store: Store, renderer: Renderer, clock: Callable[[], datetime]
+) -> Dispatcher | None:
     if not settings.slack_bot_token:
         return None
     from bot.runner import make_client
 
-    carrier = SlackCarrier(lambda session: make_client(settings, session=session))
+    carrier = SlackCarrier(lambda session: make_client(settings, session=session), views=SlackViews(renderer))
     # Paced per channel: a round of 50 posts to one channel takes most of a minute.
     # Posts to different channels go out side by side; the carrier paces each channel.
     return Dispatcher(
@@ -189,7 +191,7 @@ def create_service(
     renderer = Renderer(settings.templates_dir, filters=SLACK_FILTERS)
     carrier = EmailCarrier(transport or make_transport(settings), envelope_sender=parseaddr(settings.from_address)[1])
     delivery = Dispatcher(store, carrier, channel="email", clock=clock)
-    slack_poster = _slack_poster(settings, store, clock)
+    slack_poster = _slack_poster(settings, store, renderer, clock)
     channels = _channels(settings, renderer, clock)
     dispatchers = [d for d in (delivery, slack_poster) if d is not None]
 

@@ -53,6 +53,16 @@ class Kept:
     duplicate: bool
 
 
+@dataclass(frozen=True)
+class Identified:
+    """Who sent a message kept before the channel knew (a Slack event is kept before the
+    profile lookup that tells the bot the user's email); handed to `process`."""
+
+    sender: str | None
+    admin: bool = False
+    quiet: bool = False  # never answer it (a bot the payload did not show as one)
+
+
 @dataclass
 class Reply:
     """One answer, rendered per channel from templates/<channel>/<kind>.*.j2.
@@ -73,6 +83,8 @@ class Outcome:
     # Things the CIB team may want to hear about as they happen ("PBR-0007 from Camden").
     notices: list[str] = field(default_factory=list)
     duplicate: bool = False
+    # Outbound rows held for the message's own channel to send at once (see `HOLD`).
+    held: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from intake.campaign import Campaign
 from intake.councils import CouncilRegister
-from intake.messages import FormInput, Inbound, Kept, Outcome, storable
+from intake.messages import FormInput, Identified, Inbound, Kept, Outcome, storable
 from intake.parsing import FieldError, missing_required, parse_form, parse_nomination_form
 from intake.pipeline import Channels, Pipeline, World
 from intake.records import records
@@ -65,23 +65,16 @@ class IntakeService:
             received_at=self.clock(),
         )
 
-    async def identify(self, inbound_id: int, *, sender: str | None, admin: bool = False, quiet: bool = False) -> None:
-        """Who sent a message kept before we knew (a Slack event is kept before the
-        profile lookup that tells us the user's email). `quiet`: never answer it."""
-        async with self.store.unit() as unit:
-            inbound = await unit.inbound.get(inbound_id)
-            if inbound is not None and inbound.status == "received":
-                inbound.sender = (sender or "").lower() or None
-                inbound.meta = {**(inbound.meta or {}), "admin": admin, "quiet": quiet}
-
     async def receive(self, inbound: Inbound) -> Outcome:
         kept = await self.keep(inbound)
         if kept.duplicate:
             return Outcome(kept.id, "duplicate", duplicate=True)
         return await self.process(kept.id)
 
-    async def process(self, inbound_id: int, *, again: bool = False) -> Outcome:
-        return await self.pipeline.process(inbound_id, again=again)
+    async def process(self, inbound_id: int, *, again: bool = False, identified: Identified | None = None) -> Outcome:
+        """Run the pipeline over a kept message; `identified`: who sent it, when the
+        channel found out only after keeping it (recorded on the message as it is processed)."""
+        return await self.pipeline.process(inbound_id, again=again, identified=identified)
 
     async def replay(self, ids: Sequence[int] | None = None) -> list[Outcome]:
         """Process stored messages again (after a parser fix). Changes nothing that is

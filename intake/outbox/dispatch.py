@@ -22,11 +22,6 @@ from intake.store import Store
 log = logging.getLogger(__name__)
 
 STALE = timedelta(minutes=10)  # a claim older than this was left by a stopped worker
-SETTLE_WAIT = 30.0  # seconds `settle` waits on rows another worker has in hand
-
-
-def time_left(since: float, wait: float) -> bool:
-    return asyncio.get_running_loop().time() - since < wait
 
 
 class Carrier(Protocol):
@@ -62,9 +57,6 @@ class Dispatcher:
         self.round_size = round_size
         self.idle_seconds = idle_seconds  # how often the worker looks for retries due
         self.concurrency = concurrency  # sends in flight at once, within a round
-        # inbound id -> (who waits for its rows to settle, since when)
-        self._settling: dict[int, tuple[list[asyncio.Future[Round]], float]] = {}
-        self._settler: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -90,7 +82,9 @@ class Dispatcher:
         round rather than two a message."""
         async with self.store.unit() as unit:
             taken = await unit.outbound.claim([row.id for row in due], self.clock())
-        claimed = [row for row in due if row.id in taken]
+        return await self._send_and_record([row for row in due if row.id in taken])
+
+    async def _send_and_record(self, claimed: list[OutboundMessage]) -> Round:
         limit = asyncio.Semaphore(self.concurrency)
 
         async def send(row: OutboundMessage) -> str | None:
@@ -105,55 +99,21 @@ class Dispatcher:
                 if error is not None:
                     attempt = row.attempts + 1
                     log.warning("sending %s %s failed (attempt %s): %s", self.channel, row.id, attempt, error)
-                    await unit.outbound.not_sent(row.id, error=error[:1000], retry_at=retry_at(attempt, self.clock()))
+                    await unit.outbound.not_sent(
+                        row.id, attempt=attempt, error=error[:1000], retry_at=retry_at(attempt, self.clock())
+                    )
         failed = sum(error is not None for error in errors)
         return Round(sent=len(errors) - failed, failed=failed)
 
-    async def settle(self, inbound_id: int) -> Round:
-        """Send now what one inbound message caused, and wait until each of those rows
-        is settled, by this worker or another: sent, failed, or waiting for a retry.
-        `failed` counts those not sent. Messages settling together share their rounds
-        (one claim and one finish commit for all of them)."""
-        future: asyncio.Future[Round] = asyncio.get_running_loop().create_future()
-        self._settling.setdefault(inbound_id, ([], asyncio.get_running_loop().time()))[0].append(future)
-        if self._settler is None or self._settler.done():
-            self._settler = asyncio.create_task(self._settle_waiting(), name=f"{self.channel}-settle")
-        return await future
-
-    async def _settle_waiting(self) -> None:
-        while self._settling:
-            try:
-                await self._settle_round()
-            except Exception as error:  # noqa: BLE001 - every waiter hears of it; none hangs
-                waiting, self._settling = self._settling, {}
-                for futures, _ in waiting.values():
-                    for future in futures:
-                        if not future.done():
-                            future.set_exception(error)
-
-    async def _settle_round(self) -> None:
-        ids = list(self._settling)
+    async def send_held(self, outbound_ids: list[int]) -> Round:
+        """Send now the rows held for this channel (see `intake/pipeline/record.py`):
+        they are ours until the hold runs out, so no claim is needed. Those not sent are
+        retried by the dispatcher with the usual backoff."""
+        if not outbound_ids:
+            return Round()
         async with self.store.reader() as unit:
-            rows = await unit.outbound.of_inbound(ids, channel=self.channel)
-        now = self.clock()
-        due = [r for r in rows if r.status == "pending" and _due(r, now)]
-        if due:
-            await self._send_claimed(due)
-            return  # read again: what this round did, and what others did meanwhile
-        busy = False
-        for inbound_id in ids:
-            mine = [r for r in rows if r.inbound_id == inbound_id]
-            futures, since = self._settling[inbound_id]
-            if any(r.status == "sending" for r in mine) and time_left(since, SETTLE_WAIT):
-                busy = True  # another worker has it in hand
-                continue
-            sent = sum(r.status == "sent" for r in mine)
-            for future in futures:
-                if not future.done():
-                    future.set_result(Round(sent=sent, failed=len(mine) - sent))
-            del self._settling[inbound_id]
-        if busy:
-            await asyncio.sleep(0.02)
+            rows = [r for r in await unit.outbound.by_ids(outbound_ids) if r.status == "pending"]
+        return await self._send_and_record(rows)
 
     async def _send(self, row: OutboundMessage) -> str | None:
         """None when the carrier took it; otherwise what went wrong."""
@@ -217,6 +177,3 @@ class Dispatcher:
         if close is not None:
             await close()
 
-
-def _due(row: OutboundMessage, now: datetime) -> bool:
-    return row.next_attempt_at is None or row.next_attempt_at <= now

@@ -13,7 +13,8 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 
-from intake.messages import Outcome
+from intake.messages import Identified, Outcome
+from intake.models import InboundMessage
 from intake.pipeline import steps
 from intake.pipeline.run import Run, World
 from intake.store import Store
@@ -35,9 +36,9 @@ class Pipeline:
         self.world = world
         self.on_outbound = on_outbound
 
-    async def process(self, inbound_id: int, *, again: bool = False) -> Outcome:
+    async def process(self, inbound_id: int, *, again: bool = False, identified: Identified | None = None) -> Outcome:
         try:
-            return await self._process(inbound_id, again=again)
+            return await self._process(inbound_id, again=again, identified=identified)
         except Exception:
             # Our failure, not the sender's: keep the message, record why, retry on replay.
             log.exception("processing inbound message %s failed", inbound_id)
@@ -50,13 +51,15 @@ class Pipeline:
                     )
             return Outcome(inbound_id, "failed")
 
-    async def _process(self, inbound_id: int, *, again: bool) -> Outcome:
+    async def _process(self, inbound_id: int, *, again: bool, identified: Identified | None) -> Outcome:
         async with self.store.reader() as reader:
             row = await reader.inbound.get(inbound_id)
         if row is None:
             return Outcome(inbound_id, "missing")
         if row.status != "received" and not again:
             return Outcome(inbound_id, row.classification or row.status, duplicate=True)
+        if identified is not None and row.status == "received":
+            _identify(row, identified)
         run = Run(self.world, row)
         for prepare in PREPARE:
             prepare(run)
@@ -66,11 +69,14 @@ class Pipeline:
             claimed = await unit.inbound.claim(inbound_id)
             if claimed is None or (claimed.status != "received" and not again):
                 return Outcome(inbound_id, "processed elsewhere", duplicate=True)
+            fresh = claimed.status == "received"
             run.unit, run.row = unit, claimed
             for commit in COMMIT:
                 if run.stop:
                     break
                 await commit(run)
+            if identified is not None and fresh:
+                _identify(claimed, identified)  # with the status, in one UPDATE
             outcome = _finish(run)
         # Wake the dispatchers of the channels with something new to send, but for the
         # message's own channel if it posts its own answers.
@@ -78,6 +84,12 @@ class Pipeline:
         if self.on_outbound and waking:
             self.on_outbound(waking)
         return outcome
+
+
+def _identify(row: InboundMessage, identified: Identified) -> None:
+    """Record on the kept message who the channel found out sent it."""
+    row.sender = (identified.sender or "").lower() or None
+    row.meta = {**(row.meta or {}), "admin": identified.admin, "quiet": identified.quiet}
 
 
 def _finish(run: Run) -> Outcome:
@@ -89,4 +101,4 @@ def _finish(run: Run) -> Outcome:
         return Outcome(run.row.id, run.stop.classification)
     assert run.parsed is not None
     run.tx.inbound.mark(run.row, status="processed", classification=run.parsed.kind, detail=None, at=now)
-    return Outcome(run.row.id, run.parsed.kind, replies=run.replies, notices=run.notices)
+    return Outcome(run.row.id, run.parsed.kind, replies=run.replies, notices=run.notices, held=run.held)

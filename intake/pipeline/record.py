@@ -5,19 +5,32 @@ from __future__ import annotations
 
 import logging
 
+from datetime import timedelta
+
 from intake.models import OutboundMessage
 from intake.pipeline.run import Run
 
 log = logging.getLogger(__name__)
 
+# A channel that answers its own messages at once (the Slack bot) gets its rows held for
+# it this long; only if it has not sent them by then does its dispatcher take them over.
+HOLD = timedelta(minutes=5)
+
 
 async def record_outbound(run: Run) -> None:
     rows = replies(run) + notices(run)
+    origin = run.row.channel
+    holding = origin in run.world.channels.answer_themselves
     for row in rows:
         row.inbound_id = run.row.id
-    # The run holds the claim on its inbound message: nobody else records these keys now.
-    for row in await run.tx.outbound.record_new(rows):
+        if holding and row.channel == origin:
+            row.next_attempt_at = run.now + HOLD
+    # The run holds the claim on its inbound message, so on its first processing no row
+    # can have these keys yet; processed again, those recorded before are left out.
+    new = await run.tx.outbound.record_new(rows, known=run.row.status != "received")
+    for row in new:
         run.recorded.add(row.channel)
+    run.held = [row.id for row in new if holding and row.channel == origin]
 
 
 def replies(run: Run) -> list[OutboundMessage]:

@@ -49,6 +49,7 @@ class Run:
     replies: list[Reply] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     recorded: set[str] = field(default_factory=set)  # channels with new outbound rows
+    held: list[int] = field(default_factory=list)  # new rows held for the message's channel
     stop: Stop | None = None
     unit: Unit | None = None  # the transaction, in the steps that change things
 

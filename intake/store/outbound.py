@@ -28,19 +28,23 @@ class OutboundRepository(Repository):
             return None
         return row
 
-    async def record_new(self, rows: Sequence[OutboundMessage]) -> list[OutboundMessage]:
-        """Record those rows whose send key is not recorded yet, with one query to find
-        out: for a caller that holds the only claim on what the keys are made from (the
+    async def record_new(self, rows: Sequence[OutboundMessage], *, known: bool = True) -> list[OutboundMessage]:
+        """Record those rows whose send key is not recorded yet, found with one query
+        (none if the caller knows no key can be: `known=False`), and flush them for their
+        ids. For a caller that holds the only claim on what the keys are made from (the
         pipeline, on its claimed inbound message)."""
-        keys = [row.send_key for row in rows if row.send_key]
-        query = select(OutboundMessage.send_key).where(OutboundMessage.send_key.in_(keys))
-        known = set(await self.session.scalars(query))
-        new = [row for row in rows if row.send_key not in known]
-        self.session.add_all(new)
-        return new
+        if known and rows:
+            query = select(OutboundMessage.send_key).where(OutboundMessage.send_key.in_([r.send_key for r in rows]))
+            recorded = set(await self.session.scalars(query))
+            rows = [row for row in rows if row.send_key not in recorded]
+        if rows:
+            self.session.add_all(rows)
+            await self.session.flush()
+        return list(rows)
 
-    async def by_key(self, send_key: str) -> OutboundMessage | None:
-        return await self.session.scalar(select(OutboundMessage).where(OutboundMessage.send_key == send_key))
+    async def by_ids(self, outbound_ids: Sequence[int]) -> list[OutboundMessage]:
+        query = select(OutboundMessage).where(OutboundMessage.id.in_(list(outbound_ids))).order_by(OutboundMessage.id)
+        return list(await self.session.scalars(query))
 
     async def all(self, *, kind: str | None = None, channel: str | None = None) -> list[OutboundMessage]:
         query = select(OutboundMessage).order_by(OutboundMessage.id)
@@ -86,12 +90,13 @@ class OutboundRepository(Repository):
                 .values(status="sent", sent_at=at, error=None)
             )
 
-    async def not_sent(self, outbound_id: int, *, error: str, retry_at: datetime | None) -> None:
-        """A failed attempt: pending again until `retry_at`, or failed for good (None)."""
+    async def not_sent(self, outbound_id: int, *, attempt: int, error: str, retry_at: datetime | None) -> None:
+        """Failed attempt number `attempt`: pending again until `retry_at`, or failed for
+        good (None)."""
         values: dict[str, Any] = (
-            {"status": "pending", "error": error, "next_attempt_at": retry_at}
+            {"status": "pending", "attempts": attempt, "error": error, "next_attempt_at": retry_at}
             if retry_at is not None
-            else {"status": "failed", "error": error}
+            else {"status": "failed", "attempts": attempt, "error": error}
         )
         await self.session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values))
 
@@ -115,15 +120,6 @@ class OutboundRepository(Repository):
             .values(status="pending")
         )
         return result.rowcount
-
-    async def of_inbound(self, inbound_ids: Sequence[int], *, channel: str) -> list[OutboundMessage]:
-        """What these inbound messages caused to be sent on `channel`."""
-        query = (
-            select(OutboundMessage)
-            .where(OutboundMessage.inbound_id.in_(list(inbound_ids)), OutboundMessage.channel == channel)
-            .order_by(OutboundMessage.id)
-        )
-        return list(await self.session.scalars(query))
 
     # --- for the jobs -------------------------------------------------------------------
 
