@@ -34,7 +34,7 @@ async def answer(ctx: SlackContext, inbound_id: int, *, user: str, target: Targe
     identified = Identified(person.email, admin=ctx.is_admin(user, person), quiet=person.is_bot)
     try:
         await ctx.background.after_acks()
-        outcome = await ctx.service.process(inbound_id, identified=identified)
+        outcome = await ctx.service.process(inbound_id, identified=identified, answering=True)
     except Exception:
         # Kept, so not lost: processed again at the next start or by `cib replay`.
         log.exception("processing Slack message %s failed", inbound_id)

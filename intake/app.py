@@ -155,8 +155,7 @@ def _channels(settings: Settings, renderer: Renderer, clock: Callable[[], dateti
     slack = None
     if settings.slack_bot_token:
         slack = SlackReplies(team_channel=settings.team_slack_channel, clock=clock)
-    # The bot posts what the core records for a Slack message itself, and waits for it.
-    channels.register("slack", reader=read_slack_row, composer=slack, answers_itself=True)
+    channels.register("slack", reader=read_slack_row, composer=slack)
     if slack is not None and settings.team_slack_channel:
         channels.notices = slack
     return channels

@@ -71,10 +71,13 @@ class IntakeService:
             return Outcome(kept.id, "duplicate", duplicate=True)
         return await self.process(kept.id)
 
-    async def process(self, inbound_id: int, *, again: bool = False, identified: Identified | None = None) -> Outcome:
-        """Run the pipeline over a kept message; `identified`: who sent it, when the
-        channel found out only after keeping it (recorded on the message as it is processed)."""
-        return await self.pipeline.process(inbound_id, again=again, identified=identified)
+    async def process(
+        self, inbound_id: int, *, again: bool = False, identified: Identified | None = None, answering: bool = False
+    ) -> Outcome:
+        """Run the pipeline over a kept message. `identified`: who sent it, when the
+        channel found out only after keeping it. `answering`: the caller sends the answers
+        on the message's channel itself, at once (`Outcome.held`)."""
+        return await self.pipeline.process(inbound_id, again=again, identified=identified, answering=answering)
 
     async def replay(self, ids: Sequence[int] | None = None) -> list[Outcome]:
         """Process stored messages again (after a parser fix). Changes nothing that is

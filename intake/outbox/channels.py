@@ -40,15 +40,8 @@ class Channels:
     readers: dict[str, Reader] = field(default_factory=dict)
     composers: dict[str, Composer] = field(default_factory=dict)
     notices: Notices | None = None
-    # Channels that post their own answers as soon as the core has recorded them (the Slack
-    # bot waits for its answers): their dispatcher is not woken for those.
-    answer_themselves: set[str] = field(default_factory=set)
 
-    def register(
-        self, channel: str, *, reader: Reader, composer: Composer | None = None, answers_itself: bool = False
-    ) -> None:
+    def register(self, channel: str, *, reader: Reader, composer: Composer | None = None) -> None:
         self.readers[channel] = reader
         if composer is not None:
             self.composers[channel] = composer
-        if answers_itself:
-            self.answer_themselves.add(channel)

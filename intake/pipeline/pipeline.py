@@ -36,9 +36,11 @@ class Pipeline:
         self.world = world
         self.on_outbound = on_outbound
 
-    async def process(self, inbound_id: int, *, again: bool = False, identified: Identified | None = None) -> Outcome:
+    async def process(
+        self, inbound_id: int, *, again: bool = False, identified: Identified | None = None, answering: bool = False
+    ) -> Outcome:
         try:
-            return await self._process(inbound_id, again=again, identified=identified)
+            return await self._process(inbound_id, again=again, identified=identified, answering=answering)
         except Exception:
             # Our failure, not the sender's: keep the message, record why, retry on replay.
             log.exception("processing inbound message %s failed", inbound_id)
@@ -51,7 +53,9 @@ class Pipeline:
                     )
             return Outcome(inbound_id, "failed")
 
-    async def _process(self, inbound_id: int, *, again: bool, identified: Identified | None) -> Outcome:
+    async def _process(
+        self, inbound_id: int, *, again: bool, identified: Identified | None, answering: bool
+    ) -> Outcome:
         async with self.store.reader() as reader:
             row = await reader.inbound.get(inbound_id)
         if row is None:
@@ -60,7 +64,7 @@ class Pipeline:
             return Outcome(inbound_id, row.classification or row.status, duplicate=True)
         if identified is not None and row.status == "received":
             _identify(row, identified)
-        run = Run(self.world, row)
+        run = Run(self.world, row, answering=answering)
         for prepare in PREPARE:
             prepare(run)
             if run.stop:
@@ -79,8 +83,8 @@ class Pipeline:
                 _identify(claimed, identified)  # with the status, in one UPDATE
             outcome = _finish(run)
         # Wake the dispatchers of the channels with something new to send, but for the
-        # message's own channel if it posts its own answers.
-        waking = run.recorded - (self.world.channels.answer_themselves & {claimed.channel})
+        # message's own channel if the caller sends those answers itself.
+        waking = run.recorded - ({claimed.channel} if answering else set())
         if self.on_outbound and waking:
             self.on_outbound(waking)
         return outcome

@@ -12,15 +12,16 @@ from intake.pipeline.run import Run
 
 log = logging.getLogger(__name__)
 
-# A channel that answers its own messages at once (the Slack bot) gets its rows held for
-# it this long; only if it has not sent them by then does its dispatcher take them over.
+# When the caller answers the message itself, at once (the Slack bot, waiting for its
+# answers), the rows for the message's channel are held for it this long; only if it has
+# not sent them by then does that channel's dispatcher take them over.
 HOLD = timedelta(minutes=5)
 
 
 async def record_outbound(run: Run) -> None:
     rows = replies(run) + notices(run)
     origin = run.row.channel
-    holding = origin in run.world.channels.answer_themselves
+    holding = run.answering
     for row in rows:
         row.inbound_id = run.row.id
         if holding and row.channel == origin:

@@ -43,6 +43,7 @@ class Run:
     message: Message | None = None
     sender: str | None = None  # who the sender step says sent it
     admin: bool = False
+    answering: bool = False  # the caller sends the answers on the message's channel itself
     parsed: Parsed | None = None
     # Open drafts this message completes, by offer (the follow-up step finds them).
     completing: dict[str, IncompleteSubmission] = field(default_factory=dict)
