@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -21,10 +22,11 @@ from bot.context import SlackContext, Target
 from bot.keeping import ToKeep, ask_again, keep_then_ack
 from bot.modals import open_form
 from bot.text import plain_text
-from bot.views import fit_message
-from intake.digest import digest_for_slack
+from bot.views import SlackViews
 from intake.export import to_csv
+from intake.jobs.digest import Source, build_digest
 from intake.replies import deadline_view
+from intake.settings import PROJECT_ROOT
 
 
 class SlashCommands:
@@ -109,8 +111,7 @@ class SlashCommands:
         if not ctx.is_admin(user, person):
             await post(ctx, target, ctx.views.message("not_allowed", {"command": "digest", **ctx.team()}))
             return
-        message = await digest_for_slack(ctx.service, ctx.now(), renderer=ctx.views.renderer)
-        await post(ctx, target, fit_message(message))
+        await post(ctx, target, await digest_for_slack(ctx.service, ctx.now(), views=ctx.views))
 
     async def _export(self, user: str, target: Target) -> None:
         ctx = self.ctx
@@ -131,3 +132,11 @@ class SlashCommands:
             title=f"CIB submissions {stamp}",
             initial_comment=note["text"],
         )
+
+
+async def digest_for_slack(source: Source, now: datetime, *, views: SlackViews | None = None) -> dict[str, Any]:
+    """The digest as of `now`, as a Block Kit message ({"text", "blocks"}), for
+    `/cib digest`. Reads only; records nothing."""
+    digest = await build_digest(source, now)
+    views = views or SlackViews(templates_dir=PROJECT_ROOT / "templates")
+    return views.message("digest", digest.context)

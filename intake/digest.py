@@ -1,26 +1,25 @@
-"""The CIB team's digest: what arrived since the last one, places taken against capacity,
-engagement by region, the regional leads grid, what needs a person, and the next deadlines.
+"""The CIB team's digest, planned: what arrived since the last one, places taken against
+capacity, engagement by region, the regional leads grid, what needs a person, and the next
+deadlines; and when a digest is due.
 
-`build_digest` reads the database once and returns plain data; the email (HTML and text)
-and Slack (Block Kit) renderings come from templates/email/digest.* and
-templates/slack/digest.json.j2. The daily send is `intake.schedule.send_digest`; the Slack
-bot asks for `digest_for_slack` on demand.
+Where it sits in the flow: the digest job (`intake/jobs/digest.py`) reads `DigestFacts`
+from the store as of a moment; the pure functions here turn them into the sections of one
+plain `context` dict (`digest_context` puts them together), and the email
+(templates/email/digest.*) and Slack (templates/slack/digest.json.j2) renderings are made
+from that dict. Nothing here does I/O, so each section can be checked alone.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from intake.campaign import Campaign, at_local
-from intake.councils import REGIONS
-from intake.render import Renderer
+from intake.councils import REGIONS, CouncilRegister
 from intake.replies import deadline_view, leads_view, when
-from intake.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
-    from intake.service import IntakeService
+    from intake.models import Enquiry, InboundMessage, Nomination, Submission
 
 KIND = "digest"
 LIST_LIMIT = 15  # longer lists show this many and "and N more"
@@ -77,7 +76,7 @@ def _capped(items: list[Any]) -> dict[str, Any]:
 
 
 @dataclass
-class Digest:
+class DigestContent:
     """The digest as plain data (`context`), ready for any template."""
 
     context: dict[str, Any]
@@ -87,198 +86,91 @@ class Digest:
         return self.context["subject"]
 
 
-async def build_digest(service: IntakeService, now: datetime, *, since: datetime | None = None) -> Digest:
-    """Everything the digest shows, as of `now`. `since` defaults to when the last digest
-    was recorded (or a day before `now`)."""
-    campaign, councils = service.campaign, service.councils
-    async with service.store.reader() as unit:
-        if since is None:
-            since = await unit.outbound.last_recorded(KIND, before=now)
-            # Our own record of a digest at `now` (a re-run) must not hide the day's news.
-            if since is not None and since >= now:
-                since = None
-        since = since or now - timedelta(days=1)
-        submissions = await unit.submissions.all()
-        nominations = await unit.nominations.all()
-        inbound = [m for m in await unit.inbound.since(since) if m.received_at <= now]
-        attention = [m for m in await unit.inbound.needing_attention() if m.received_at <= now]
-        enquiries = [e for e in await unit.enquiries.all(since=since) if e.received_at <= now]
-        senders = await unit.inbound.senders(until=now)
+@dataclass(frozen=True)
+class DigestFacts:
+    """What the digest is made from, as of `now`: nothing received after `now` is here."""
 
-    submissions = [s for s in submissions if s.received_at <= now]
-    nominations = [n for n in nominations if n.received_at <= now]
-    offer_titles = {o.key: o.short_title for o in campaign.offers}
-    role_titles = {r.key: r.title for r in campaign.nomination.roles}
+    now: datetime
+    since: datetime  # the last digest (or a day before `now`): "new" means after this
+    submissions: list[Submission]
+    nominations: list[Nomination]
+    messages: list[InboundMessage]  # inbound messages received after `since`
+    unprocessed: list[InboundMessage]  # still "received", or "failed"
+    enquiries: list[Enquiry]  # received after `since`
+    senders: list[str]  # everyone who has written, up to `now`
 
-    def council_name(code: str | None) -> str:
-        council = councils.get(code or "")
+
+@dataclass(frozen=True)
+class Names:
+    """How keys and codes are shown: offers by short title, roles by title, councils by
+    short name; anything unknown as itself, so a stale key still shows something."""
+
+    offers: dict[str, str]
+    roles: dict[str, str]
+    councils: CouncilRegister
+
+    @classmethod
+    def of(cls, campaign: Campaign, councils: CouncilRegister) -> Names:
+        return cls(
+            offers={o.key: o.short_title for o in campaign.offers},
+            roles={r.key: r.title for r in campaign.nomination.roles},
+            councils=councils,
+        )
+
+    def offer(self, key: str) -> str:
+        return self.offers.get(key, key)
+
+    def role(self, key: str) -> str:
+        return self.roles.get(key, key)
+
+    def council(self, code: str | None) -> str:
+        council = self.councils.get(code or "")
         return council.short_name if council else (code or "")
 
-    # What arrived since the last digest.
-    arrived_counts: dict[str, int] = {}
-    for message in inbound:
+
+def _active(submissions: list[Submission]) -> list[Submission]:
+    """Submissions not withdrawn: only these take places or need chasing."""
+    return [s for s in submissions if s.status == "active"]
+
+
+# What arrived since the last digest.
+
+
+def arrived_by_kind(messages: list[InboundMessage]) -> list[tuple[int, str]]:
+    """(count, noun) per kind of message, most first; a message not yet classified counts
+    under its status ("received", "failed")."""
+    counts: dict[str, int] = {}
+    for message in messages:
         label = message.classification or message.status
-        arrived_counts[label] = arrived_counts.get(label, 0) + 1
-    new_submissions = [
-        {
-            "reference": s.reference,
-            "offer": offer_titles.get(s.offer, s.offer),
-            "council": council_name(s.council_code),
-            "late": s.late,
-            "verified": s.verified,
-            "status": s.status,
-            "channel": s.channel,
-        }
+        counts[label] = counts.get(label, 0) + 1
+    return [(count, _plural(kind, count)) for kind, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def new_submissions(submissions: list[Submission], since: datetime, names: Names) -> list[dict[str, Any]]:
+    return [
+        {"reference": s.reference, "offer": names.offer(s.offer), "council": names.council(s.council_code),
+         "late": s.late, "verified": s.verified, "status": s.status, "channel": s.channel}
         for s in submissions
         if s.received_at > since
     ]
-    new_nominations = [
-        {
-            "reference": n.reference,
-            "region": n.region,
-            "role": role_titles.get(n.role, n.role),
-            "name": n.name,
-            "council": council_name(n.council_code),
-        }
+
+
+def new_nominations(nominations: list[Nomination], since: datetime, names: Names) -> list[dict[str, Any]]:
+    return [
+        {"reference": n.reference, "region": n.region, "role": names.role(n.role), "name": n.name,
+         "council": names.council(n.council_code)}
         for n in nominations
         if n.received_at > since
     ]
 
-    # Places taken against capacity.
-    active = [s for s in submissions if s.status == "active"]
-    offers = []
-    for offer in campaign.offers:
-        rows = [s for s in active if s.offer == offer.key]
-        count = len(rows)
-        offers.append(
-            {
-                "key": offer.key,
-                "title": offer.title,
-                "short_title": offer.short_title,
-                "count": count,
-                "capacity": offer.capacity,
-                "percent": _percent(count, offer.capacity or len(councils)),
-                "bar": bar(count, offer.capacity or len(councils)),
-                "over": bool(offer.capacity and count > offer.capacity),
-                "late": sum(1 for s in rows if s.late),
-                "unverified": sum(1 for s in rows if not s.verified),
-                "deadline": deadline_view(offer, campaign, now),
-            }
-        )
 
-    # Engagement: a council has engaged once anything has come from it or for it.
-    engaged = {s.council_code for s in submissions}
-    for sender in [*senders, *(n.sender for n in nominations if n.sender)]:
-        council = councils.by_email(sender)
-        if council is not None:
-            engaged.add(council.code)
-    regions = []
-    for region in REGIONS:
-        members = councils.in_region(region)
-        done = [c for c in members if c.code in engaged]
-        regions.append(
-            {
-                "region": region,
-                "engaged": len(done),
-                "total": len(members),
-                "percent": _percent(len(done), len(members)),
-                "bar": bar(len(done), len(members)),
-                "not_engaged": sorted(c.short_name for c in members if c.code not in engaged),
-            }
-        )
-    total_engaged = sum(r["engaged"] for r in regions)
-
-    grid = leads_view(nominations, campaign, councils)
-    short = {c.name: c.short_name for c in councils}
-    for region in grid:
-        for role in region["roles"]:
-            role["council"] = short.get(role["council"], role["council"])
-    named_roles = sum(1 for region in grid for role in region["roles"] if role["name"])
-
-    # What needs a person.
-    unverified = [
-        {"reference": s.reference, "what": offer_titles.get(s.offer, s.offer), "who": council_name(s.council_code), "sender": s.sender or ""}
-        for s in active
-        if not s.verified
-    ] + [
-        {"reference": n.reference, "what": f"{role_titles.get(n.role, n.role)}, {n.region}", "who": n.name, "sender": n.sender or ""}
-        for n in nominations
-        if not n.verified
-    ]
-    late = [
-        {"reference": s.reference, "what": offer_titles.get(s.offer, s.offer), "who": council_name(s.council_code), "received": when(s.received_at, campaign)}
-        for s in active
-        if s.late
-    ] + [
-        {"reference": n.reference, "what": f"{role_titles.get(n.role, n.role)}, {n.region}", "who": n.name, "received": when(n.received_at, campaign)}
-        for n in nominations
-        if n.late
-    ]
-    # A message still "received" a minute after it arrived is stuck, not merely in flight.
-    stuck = [
-        {
-            "id": m.id,
-            "channel": m.channel,
-            "sender": m.sender or "unknown sender",
-            "subject": m.subject or "(no subject)",
-            "status": m.status,
-            "received": when(m.received_at, campaign),
-        }
-        for m in attention
-        if m.status == "failed" or now - m.received_at > timedelta(minutes=10)
-    ]
-    enquiry_items = [
-        {
-            "sender": e.sender or "unknown sender",
-            "channel": e.channel,
-            "text": _preview(e.text),
-            "received": when(e.received_at, campaign),
-        }
-        for e in enquiries
-    ]
-
-    upcoming = [deadline_view(t, campaign, now) for t in campaign.targets()]
-    next_deadlines = [t for t in upcoming if not t["passed"]]
-    news = len(new_submissions) + len(new_nominations)
-    needs_person = len(unverified) + len(stuck) + len(enquiry_items)
-    day = now.astimezone(campaign.tz)
-    subject = f"CIB intake digest, {day:%A} {day.day} {day:%B}: " + (
-        f"{news} new" if news else "nothing new"
-    ) + (f", {needs_person} need a person" if needs_person else "")
-    context = {
-        "subject": subject,
-        "campaign_name": campaign.campaign.name,
-        "team_name": campaign.campaign.team_name,
-        "intake_address": service.intake_address,
-        "now": when(now, campaign),
-        "since": when(since, campaign),
-        "arrived": {
-            "messages": len(inbound),
-            "by_kind": [
-                (count, _plural(kind, count)) for kind, count in sorted(arrived_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            ],
-            "submissions": _capped(new_submissions),
-            "nominations": _capped(new_nominations),
-        },
-        "offers": offers,
-        "regions": regions,
-        "engaged": total_engaged,
-        "councils_total": len(councils),
-        "engaged_percent": _percent(total_engaged, len(councils)),
-        "leads": grid,
-        "roles": [r.title for r in campaign.nomination.roles],
-        "leads_named": named_roles,
-        "leads_total": len(grid) * len(campaign.nomination.roles),
-        "attention": {
-            "unverified": _capped(unverified),
-            "late": _capped(late),
-            "stuck": _capped(stuck),
-            "enquiries": _capped(enquiry_items),
-        },
-        "needs_person": needs_person,
-        "deadlines": next_deadlines,
+def arrived(facts: DigestFacts, names: Names) -> dict[str, Any]:
+    return {
+        "messages": len(facts.messages),
+        "by_kind": arrived_by_kind(facts.messages),
+        "submissions": _capped(new_submissions(facts.submissions, facts.since, names)),
+        "nominations": _capped(new_nominations(facts.nominations, facts.since, names)),
     }
-    return Digest(context)
 
 
 _NOUNS = {
@@ -299,33 +191,208 @@ def _plural(kind: str, count: int) -> str:
     return one if count == 1 else many
 
 
+# Places taken against capacity.
+
+
+def places(
+    campaign: Campaign, councils: CouncilRegister, submissions: list[Submission], now: datetime
+) -> list[dict[str, Any]]:
+    """One row per offer: active submissions against its capacity; an offer with no
+    capacity is measured against the number of councils."""
+    active = _active(submissions)
+    offers = []
+    for offer in campaign.offers:
+        rows = [s for s in active if s.offer == offer.key]
+        count = len(rows)
+        offers.append(
+            {
+                "key": offer.key,
+                "title": offer.title,
+                "short_title": offer.short_title,
+                "count": count,
+                "capacity": offer.capacity,
+                "percent": _percent(count, offer.capacity or len(councils)),
+                "bar": bar(count, offer.capacity or len(councils)),
+                "over": bool(offer.capacity and count > offer.capacity),
+                "late": sum(1 for s in rows if s.late),
+                "unverified": sum(1 for s in rows if not s.verified),
+                "deadline": deadline_view(offer, campaign, now),
+            }
+        )
+    return offers
+
+
+# Engagement by region.
+
+
+def engaged_councils(councils: CouncilRegister, facts: DigestFacts) -> set[str]:
+    """Codes of councils that have engaged: a council has engaged once anything has come
+    from it (a message or nomination sent from its domain) or for it (a submission naming
+    it, even from an unverified sender)."""
+    engaged: set[str] = {s.council_code for s in facts.submissions}
+    for sender in [*facts.senders, *(n.sender for n in facts.nominations if n.sender)]:
+        council = councils.by_email(sender)
+        if council is not None:
+            engaged.add(council.code)
+    return engaged
+
+
+def engagement(councils: CouncilRegister, engaged: set[str]) -> list[dict[str, Any]]:
+    regions = []
+    for region in REGIONS:
+        members = councils.in_region(region)
+        done = [c for c in members if c.code in engaged]
+        regions.append(
+            {
+                "region": region,
+                "engaged": len(done),
+                "total": len(members),
+                "percent": _percent(len(done), len(members)),
+                "bar": bar(len(done), len(members)),
+                "not_engaged": sorted(c.short_name for c in members if c.code not in engaged),
+            }
+        )
+    return regions
+
+
+# The regional leads grid.
+
+
+def leads(campaign: Campaign, councils: CouncilRegister, nominations: list[Nomination]) -> list[dict[str, Any]]:
+    """`leads_view`'s grid with each council by its short name, as everywhere else in the digest."""
+    grid = leads_view(nominations, campaign, councils)
+    short = {c.name: c.short_name for c in councils}
+    for region in grid:
+        for role in region["roles"]:
+            role["council"] = short.get(role["council"], role["council"])
+    return grid
+
+
+# What needs a person.
+
+
+def unverified(submissions: list[Submission], nominations: list[Nomination], names: Names) -> list[dict[str, Any]]:
+    """Active submissions whose sender is not at the council named, and nominations whose
+    sender is not at a council in the region: someone should check they are genuine."""
+    return [
+        {
+            "reference": s.reference, "what": names.offer(s.offer), "who": names.council(s.council_code),
+            "sender": s.sender or "",
+        }
+        for s in _active(submissions)
+        if not s.verified
+    ] + [
+        {"reference": n.reference, "what": f"{names.role(n.role)}, {n.region}", "who": n.name, "sender": n.sender or ""}
+        for n in nominations
+        if not n.verified
+    ]
+
+
+def late(
+    submissions: list[Submission], nominations: list[Nomination], names: Names, campaign: Campaign
+) -> list[dict[str, Any]]:
+    """Active submissions and nominations that came in after their deadline."""
+    return [
+        {
+            "reference": s.reference, "what": names.offer(s.offer), "who": names.council(s.council_code),
+            "received": when(s.received_at, campaign),
+        }
+        for s in _active(submissions)
+        if s.late
+    ] + [
+        {
+            "reference": n.reference, "what": f"{names.role(n.role)}, {n.region}", "who": n.name,
+            "received": when(n.received_at, campaign),
+        }
+        for n in nominations
+        if n.late
+    ]
+
+
+def stuck(unprocessed: list[InboundMessage], now: datetime, campaign: Campaign) -> list[dict[str, Any]]:
+    # A message still "received" ten minutes after it arrived is stuck, not merely in flight.
+    return [
+        {
+            "id": m.id, "channel": m.channel, "sender": m.sender or "unknown sender",
+            "subject": m.subject or "(no subject)", "status": m.status, "received": when(m.received_at, campaign),
+        }
+        for m in unprocessed
+        if m.status == "failed" or now - m.received_at > timedelta(minutes=10)
+    ]
+
+
+def questions(enquiries: list[Enquiry], campaign: Campaign) -> list[dict[str, Any]]:
+    """Enquiries since the last digest: questions left for the team to answer."""
+    return [
+        {"sender": e.sender or "unknown sender", "channel": e.channel, "text": _preview(e.text),
+         "received": when(e.received_at, campaign)}
+        for e in enquiries
+    ]
+
+
 def _preview(text: str, limit: int = 200) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-# --- how it looks -----------------------------------------------------------------------
+def attention(facts: DigestFacts, names: Names, campaign: Campaign) -> dict[str, dict[str, Any]]:
+    return {
+        "unverified": _capped(unverified(facts.submissions, facts.nominations, names)),
+        "late": _capped(late(facts.submissions, facts.nominations, names, campaign)),
+        "stuck": _capped(stuck(facts.unprocessed, facts.now, campaign)),
+        "enquiries": _capped(questions(facts.enquiries, campaign)),
+    }
 
 
-def render_email(renderer: Renderer, digest: Digest) -> tuple[str, str]:
-    """(plain text, HTML)."""
-    return (
-        renderer.render("email/digest.txt.j2", digest.context),
-        renderer.render("email/digest.html.j2", digest.context),
+# Deadlines, and the subject line.
+
+
+def next_deadlines(campaign: Campaign, now: datetime) -> list[dict[str, Any]]:
+    return [view for view in (deadline_view(t, campaign, now) for t in campaign.targets()) if not view["passed"]]
+
+
+def subject_line(campaign: Campaign, now: datetime, news: int, needing: int) -> str:
+    day = now.astimezone(campaign.tz)
+    return f"CIB intake digest, {day:%A} {day.day} {day:%B}: " + (f"{news} new" if news else "nothing new") + (
+        f", {needing} need a person" if needing else ""
     )
 
 
-def render_slack(renderer: Renderer, digest: Digest) -> dict[str, Any]:
-    return json.loads(renderer.render("slack/digest.json.j2", digest.context))
+# The whole digest.
 
 
-def _renderer_of(service: IntakeService) -> Renderer:
-    renderer = getattr(getattr(service, "outbox", None), "renderer", None)
-    return renderer if isinstance(renderer, Renderer) else Renderer(PROJECT_ROOT / "templates")
-
-
-async def digest_for_slack(service: IntakeService, now: datetime, *, renderer: Renderer | None = None) -> dict[str, Any]:
-    """The digest as of `now`, as a Block Kit message ({"text", "blocks"}), for the Slack
-    bot's `/cib digest`. Reads only; records nothing."""
-    digest = await build_digest(service, now)
-    return render_slack(renderer or _renderer_of(service), digest)
+def digest_context(
+    facts: DigestFacts, campaign: Campaign, councils: CouncilRegister, intake_address: str
+) -> dict[str, Any]:
+    """Every section, in the order the templates read them."""
+    names = Names.of(campaign, councils)
+    news = arrived(facts, names)
+    regions = engagement(councils, engaged_councils(councils, facts))
+    total_engaged = sum(r["engaged"] for r in regions)
+    grid = leads(campaign, councils, facts.nominations)
+    chase = attention(facts, names, campaign)
+    # The headline count leaves late entries out (they are listed all the same).
+    needing = chase["unverified"]["count"] + chase["stuck"]["count"] + chase["enquiries"]["count"]
+    return {
+        "subject": subject_line(
+            campaign, facts.now, news["submissions"]["count"] + news["nominations"]["count"], needing
+        ),
+        "campaign_name": campaign.campaign.name,
+        "team_name": campaign.campaign.team_name,
+        "intake_address": intake_address,
+        "now": when(facts.now, campaign),
+        "since": when(facts.since, campaign),
+        "arrived": news,
+        "offers": places(campaign, councils, facts.submissions, facts.now),
+        "regions": regions,
+        "engaged": total_engaged,
+        "councils_total": len(councils),
+        "engaged_percent": _percent(total_engaged, len(councils)),
+        "leads": grid,
+        "roles": [r.title for r in campaign.nomination.roles],
+        "leads_named": sum(1 for region in grid for role in region["roles"] if role["name"]),
+        "leads_total": len(grid) * len(campaign.nomination.roles),
+        "attention": chase,
+        "needs_person": needing,
+        "deadlines": next_deadlines(campaign, facts.now),
+    }

@@ -6,7 +6,9 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from intake.digest import build_digest, digest_for_slack, due_digest
+from bot.slash import digest_for_slack
+from intake.digest import due_digest
+from intake.jobs.digest import build_digest
 from intake.jobs import send_digest
 from tests.campaign_seed import flush, nominate, receive, submit
 

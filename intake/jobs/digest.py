@@ -1,20 +1,69 @@
 """The digest job: the team's daily digest due at `now` (no older than the grace period),
 by email and to the team's Slack channel, recorded under a send key per day and
-recipient; or, `on_demand`, one now whatever the schedule. What the digest says is
-built by `intake/digest.py` (pure)."""
+recipient; or, `on_demand`, one now whatever the schedule. `build_digest` reads the facts
+from the store once; what the digest says is planned by `intake/digest.py` (pure)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from intake import digest as digests
 from intake.jobs.deps import JobDeps
 from intake.jobs.record import record, wrap
 from intake.jobs.report import Planned, RunReport
 from intake.messages import Post
+from intake.campaign import Campaign
+from intake.councils import CouncilRegister
+from intake.digest import DigestContent, DigestFacts, digest_context
 from intake.models import OutboundMessage
+from intake.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    """Where a digest is built from: the service, or the jobs' own dependencies."""
+
+    store: Store
+    campaign: Campaign
+    councils: CouncilRegister
+    intake_address: str
+
+
+async def build_digest(source: Source, now: datetime, *, since: datetime | None = None) -> DigestContent:
+    """Everything the digest shows, as of `now`. `since` defaults to when the last digest
+    was recorded (or a day before `now`)."""
+    facts = await read_facts(source.store, now, since=since)
+    return DigestContent(digest_context(facts, source.campaign, source.councils, source.intake_address))
+
+
+async def read_facts(store: Store, now: datetime, *, since: datetime | None = None) -> DigestFacts:
+    """The one read of the store."""
+    async with store.reader() as unit:
+        if since is None:
+            since = await unit.outbound.last_recorded(digests.KIND, before=now)
+            # Our own record of a digest at `now` (a re-run) must not hide the day's news.
+            if since is not None and since >= now:
+                since = None
+        since = since or now - timedelta(days=1)
+        submissions = await unit.submissions.all()
+        nominations = await unit.nominations.all()
+        messages = await unit.inbound.since(since)
+        unprocessed = await unit.inbound.needing_attention()
+        enquiries = await unit.enquiries.all(since=since)
+        senders = await unit.inbound.senders(until=now)
+    # A digest as of an earlier moment (a re-run, a test) must not show what came later.
+    return DigestFacts(
+        now=now,
+        since=since,
+        submissions=[s for s in submissions if s.received_at <= now],
+        nominations=[n for n in nominations if n.received_at <= now],
+        messages=[m for m in messages if m.received_at <= now],
+        unprocessed=[m for m in unprocessed if m.received_at <= now],
+        enquiries=[e for e in enquiries if e.received_at <= now],
+        senders=senders,
+    )
 
 
 async def send_digest(
@@ -23,7 +72,7 @@ async def send_digest(
     """The report carries the rendered digest even when none is due."""
     now = deps.as_of(now)
     report = RunReport(kind=digests.KIND, now=now)
-    digest = await digests.build_digest(deps, now)
+    digest = await build_digest(deps, now)
     report.text, report.html = deps.renderer.email(digests.KIND, digest.context)
     moment = now if on_demand else digests.due_digest(deps.campaign, now)
     if moment is None:
