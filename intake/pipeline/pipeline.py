@@ -47,6 +47,8 @@ class Pipeline:
             async with self.store.unit() as unit:
                 row = await unit.inbound.get(inbound_id)
                 if row is not None:
+                    if identified is not None and row.status == "received":
+                        _identify(row, identified)  # a replay then knows who sent it
                     unit.inbound.mark(
                         row, status="failed", classification="failed",
                         detail=traceback.format_exc(limit=5), at=self.world.clock(),
