@@ -1,13 +1,20 @@
 """Exports of what has been received: JSON, CSV (one row per submission) and XLSX (one
-sheet each for submissions, nominations and enquiries). Pure: data in, bytes/text out."""
+sheet each for submissions, nominations and enquiries). Pure: data in, bytes/text out.
+
+Safe to open: what a sender wrote can never run as a spreadsheet formula. A CSV cell that
+starts with `=`, `+`, `-`, `@`, a tab or a CR gets a leading `'`; an XLSX cell holding text
+is written as text, never as a formula. XLSX times are real date cells in London time."""
 from __future__ import annotations
 
 import csv
 import io
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 SUBMISSION_COLUMNS = [
     "reference", "offer", "council_code", "council", "region", "contact_name", "contact_email",
@@ -18,6 +25,16 @@ NOMINATION_COLUMNS = [
     "late", "verified",
 ]
 ENQUIRY_COLUMNS = ["sender", "channel", "text", "received_at"]
+TIME_COLUMNS = {"received_at"}
+LONDON = ZoneInfo("Europe/London")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """Text a spreadsheet would read as a formula, made plain text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _cell(value: Any) -> Any:
@@ -44,7 +61,7 @@ def to_csv(data: dict[str, list[dict[str, Any]]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([csv_safe(cell) for cell in row] for row in rows)
     return out.getvalue()
 
 
@@ -53,17 +70,39 @@ def to_xlsx(data: dict[str, list[dict[str, Any]]]) -> bytes:
     sheet = book.active
     sheet.title = "Submissions"
     header, rows = _submission_rows(data)
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
+    _fill(sheet, header, rows)
     for title, columns, key in (
         ("Nominations", NOMINATION_COLUMNS, "nominations"),
         ("Enquiries", ENQUIRY_COLUMNS, "enquiries"),
     ):
-        page = book.create_sheet(title)
-        page.append(columns)
-        for item in data[key]:
-            page.append([_cell(item.get(c)) for c in columns])
+        _fill(book.create_sheet(title), columns, [[_cell(item.get(c)) for c in columns] for item in data[key]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _fill(sheet: Worksheet, header: list[str], rows: list[list[Any]]) -> None:
+    """A header row kept in view with a filter on it, then the rows: text as text, times
+    as London date cells."""
+    sheet.append(header)
+    times = {n for n, name in enumerate(header) if name in TIME_COLUMNS}
+    for row in rows:
+        sheet.append([_local_time(v) if n in times else v for n, v in enumerate(row)])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+            elif isinstance(cell.value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+
+
+def _local_time(value: Any) -> Any:
+    """An ISO time as a London wall-clock datetime (spreadsheets have no time zones)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moment.astimezone(LONDON).replace(tzinfo=None) if moment.tzinfo else moment

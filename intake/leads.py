@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from intake.councils import REGIONS
+from intake.export import csv_safe
 from intake.render import Renderer
 from intake.replies import leads_view, when
 
@@ -39,7 +40,7 @@ def to_csv(rows: list[dict[str, str]]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([row["region"], row["role"], row["name"], row["council"]])
+        writer.writerow([csv_safe(row[key]) for key in ("region", "role", "name", "council")])
     return out.getvalue()
 
 

@@ -89,22 +89,36 @@ def _unescape_8bit(value: str) -> str:
 
 
 def mailbox(message: Message, name: str, defects: list[str]) -> tuple[str | None, str | None]:
-    """(display name, lower-case addr-spec) of the first usable mailbox in a header."""
+    """(display name, lower-case addr-spec) of the first usable mailbox in a header.
+
+    The address comes from the raw header, with its encoded words still encoded: a display
+    name such as `=?utf-8?q?Sam=0D=0ABcc=3A_evil=40evil=2Etest?=` decodes to text that
+    looks like another address, and must never become one. The name is decoded after,
+    with any control characters (CR, LF) taken out."""
+    raws = [raw for key, raw in raw_items(message) if key.lower() == name]
+    if not raws:
+        return None, None
+    raw = _unescape_8bit(" ".join(raws[0].split()))
     try:
-        header = message.get(name)
-        for address in getattr(header, "addresses", ()) or ():
-            if "@" in (address.addr_spec or ""):
-                display = address.display_name or ""
-                if _garbled(display):  # raw 8-bit name: decode it from the raw header
-                    display = parseaddr(header_value(message, name, defects))[0]
-                return (normalise_space(display) or None), address.addr_spec.lower()
+        pairs = getaddresses([raw]) or [parseaddr(raw)]
     except Exception:  # noqa: BLE001
         defects.append(f"unparseable {name} header")
-    raw = header_value(message, name, defects)
-    for display, addr in getaddresses([raw]) or [parseaddr(raw)]:
-        if "@" in addr:
-            return (normalise_space(display) or None), addr.strip().lower()
+        pairs = [parseaddr(raw)]
+    for display, addr in pairs:
+        addr = addr.strip()
+        if "@" in addr and not _CONTROL.search(addr) and " " not in addr:
+            return clean_name(display), addr.lower()
+    defects.append(f"no usable address in {name}")
     return None, None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_name(display: str) -> str | None:
+    """A display name as text that is safe in any header: encoded words decoded, control
+    characters (CR, LF, NUL...) as spaces, whitespace collapsed."""
+    return normalise_space(_CONTROL.sub(" ", _decode_words(display))) or None
 
 
 def parser_defects(message: Message) -> list[str]:
