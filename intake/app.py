@@ -26,7 +26,7 @@ from intake.jobs.scheduler import Scheduler, start_scheduler
 from intake.mail.compose import EmailReplies
 from intake.mail.reading import read_email_row
 from intake.mail.sender import EmailCarrier, MaildirTransport, RelayTransport, Transport
-from intake.mail.server import IntakeHandler, ProcessingQueue, start_smtp
+from intake.mail.server import IntakeHandler, ProcessingQueue, start_smtp, tls_context
 from intake.outbox.channels import Channels
 from intake.outbox.dispatch import Dispatcher
 from intake.render import Renderer
@@ -120,12 +120,16 @@ class Runtime:
         gc.freeze()
 
     async def _start_smtp(self) -> None:
+        settings = self.settings
         handler = IntakeHandler(
-            keep=self.service.keep, addresses=self.settings.intake_addresses, on_kept=self.queue.put
+            keep=self.service.keep, addresses=settings.intake_addresses, on_kept=self.queue.put
         )
+        tls = None
+        if settings.smtp_tls_cert and settings.smtp_tls_key:
+            tls = tls_context(settings.smtp_tls_cert, settings.smtp_tls_key)
         self.smtp_server = await start_smtp(
-            handler, host=self.settings.smtp_host, port=self.settings.smtp_port,
-            data_size_limit=self.settings.max_message_size,
+            handler, host=settings.smtp_host, port=settings.smtp_port, data_size_limit=settings.max_message_size,
+            tls=tls, require_tls=settings.smtp_require_tls,
         )
         log.info(
             "SMTP listening on %s:%s for %s",

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     smtp_port: int = 8025
     intake_addresses: AddressList = Field(default_factory=lambda: ["eoi@localhost"])
     max_message_size: int = 10 * 1024 * 1024
+    # STARTTLS on the SMTP listener: offered with a certificate and key; required if set.
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
+    smtp_require_tls: bool = False
 
     # Outbound mail: a relay when set, otherwise a local Maildir outbox.
     relay_host: str | None = None

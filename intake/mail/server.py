@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from email import policy
 from email.parser import BytesHeaderParser
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -144,9 +146,27 @@ class ProcessingQueue:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """The server side of STARTTLS, from a certificate chain and its key (PEM files)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 async def start_smtp(
-    handler: IntakeHandler, *, host: str, port: int, data_size_limit: int, hostname: str | None = None
+    handler: IntakeHandler,
+    *,
+    host: str,
+    port: int,
+    data_size_limit: int,
+    hostname: str | None = None,
+    tls: ssl.SSLContext | None = None,
+    require_tls: bool = False,
 ) -> asyncio.AbstractServer:
+    """With `tls`, STARTTLS is offered; with `require_tls` too, nothing but EHLO, STARTTLS
+    and QUIT is accepted before it (530)."""
+    if require_tls and tls is None:
+        raise ValueError("STARTTLS cannot be required without a certificate and key")
     loop = asyncio.get_running_loop()
     return await loop.create_server(
         lambda: SMTP(
@@ -155,6 +175,8 @@ async def start_smtp(
             enable_SMTPUTF8=True,
             hostname=hostname,
             ident="CIB intake",
+            tls_context=tls,
+            require_starttls=require_tls,
         ),
         host=host,
         port=port,
