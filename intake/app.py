@@ -29,6 +29,7 @@ from intake.mail.sender import EmailCarrier, MaildirTransport, RelayTransport, T
 from intake.mail.server import IntakeHandler, ProcessingQueue, start_smtp, tls_context
 from intake.outbox.channels import Channels
 from intake.outbox.dispatch import Dispatcher
+from intake.pipeline.limits import RateLimits, parse_limits
 from intake.render import Renderer
 from intake.service import IntakeService, utcnow
 from intake.settings import Settings
@@ -207,6 +208,10 @@ def create_service(
     service = IntakeService(
         store=store, campaign=campaign, councils=councils, channels=channels, clock=clock,
         intake_address=intake_address, on_outbound=wake,
+        # Inbound mail is limited; Slack has limits of its own.
+        rate_limits={
+            "email": RateLimits(parse_limits(settings.sender_rate_limits), parse_limits(settings.total_rate_limits))
+        },
     )
     # SQLite has one writer at a time; PostgreSQL can take several.
     workers = 1 if store.dialect == "sqlite" else 4

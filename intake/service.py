@@ -3,7 +3,7 @@ channel received; `process` runs the pipeline (`intake/pipeline/`) over a kept m
 the rest are read-only views (a form checked before it is sent, the export)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,6 +12,7 @@ from intake.councils import CouncilRegister
 from intake.messages import FormInput, Identified, Inbound, Kept, Outcome, storable
 from intake.parsing import FieldError, missing_required, parse_form, parse_nomination_form
 from intake.pipeline import Channels, Pipeline, World
+from intake.pipeline.limits import RateLimits
 from intake.records import records
 from intake.replies import when
 from intake.store import Store
@@ -32,6 +33,7 @@ class IntakeService:
         clock: Callable[[], datetime] = utcnow,
         intake_address: str = "eoi@localhost",
         on_outbound: Callable[[set[str]], None] | None = None,
+        rate_limits: Mapping[str, RateLimits] | None = None,
     ) -> None:
         self.store = store
         self.campaign = campaign
@@ -39,7 +41,7 @@ class IntakeService:
         self.clock = clock
         self.intake_address = intake_address
         self.channels = channels or Channels()
-        world = World(campaign, councils, clock, self.channels, intake_address)
+        world = World(campaign, councils, clock, self.channels, intake_address, rate_limits=rate_limits or {})
         self.pipeline = Pipeline(store, world, on_outbound=on_outbound)
 
     @property

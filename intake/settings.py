@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         return _split(value)
 
+    # Replies one sender can draw, and all senders together: "count/seconds", comma-separated.
+    # Past a limit the message is kept and processed, not answered, and the team is told.
+    sender_rate_limits: AddressList = Field(default_factory=lambda: ["50/60", "120/300", "600/3600"])
+    total_rate_limits: AddressList = Field(default_factory=lambda: ["2000/3600"])
+
     @field_validator("intake_addresses")
     @classmethod
     def _lower(cls, value: list[str]) -> list[str]:

@@ -1,7 +1,7 @@
 """The pipeline: every step that processes a kept message, named in order, in one place.
 
-    read -> screen -> establish_sender -> parse          (pure, before the transaction)
-    match_follow_ups -> apply -> record                   (one write transaction)
+    read -> screen -> establish_sender -> parse                          (pure, before the transaction)
+    limit_replies -> match_follow_ups -> apply -> record                  (one write transaction)
 
 A step may stop the run (`Stop`: ignored, refused, held); the message is then kept with
 that outcome and nothing else happens. A failure of ours marks the message failed, to be
@@ -25,7 +25,7 @@ Prepare = Callable[[Run], None]
 Commit = Callable[[Run], Awaitable[None]]
 
 PREPARE: Sequence[Prepare] = (steps.read, steps.screen, steps.establish_sender, steps.parse)
-COMMIT: Sequence[Commit] = (steps.match_follow_ups, steps.apply, steps.record)
+COMMIT: Sequence[Commit] = (steps.limit_replies, steps.match_follow_ups, steps.apply, steps.record)
 
 
 class Pipeline:
@@ -106,5 +106,5 @@ def _finish(run: Run) -> Outcome:
         )
         return Outcome(run.row.id, run.stop.classification)
     assert run.parsed is not None
-    run.tx.inbound.mark(run.row, status="processed", classification=run.parsed.kind, detail=None, at=now)
+    run.tx.inbound.mark(run.row, status="processed", classification=run.parsed.kind, detail=run.silenced, at=now)
     return Outcome(run.row.id, run.parsed.kind, replies=run.replies, notices=run.notices, held=run.held)

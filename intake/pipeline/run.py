@@ -2,7 +2,7 @@
 stops the run."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,6 +11,7 @@ from intake.councils import CouncilRegister
 from intake.messages import Message, Reply
 from intake.models import IncompleteSubmission, InboundMessage
 from intake.parsing import Parsed
+from intake.pipeline.limits import RateLimits
 from intake.outbox.channels import Channels
 from intake.store import Unit
 
@@ -24,6 +25,7 @@ class World:
     clock: Callable[[], datetime]
     channels: Channels
     intake_address: str = ""
+    rate_limits: Mapping[str, RateLimits] = field(default_factory=dict)  # by channel
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Run:
     sender: str | None = None  # who the sender step says sent it
     admin: bool = False
     answering: bool = False  # the caller sends the answers on the message's channel itself
+    silenced: str | None = None  # why this message gets no reply (a rate limit), if it does not
     parsed: Parsed | None = None
     # Open drafts this message completes, by offer (the follow-up step finds them).
     completing: dict[str, IncompleteSubmission] = field(default_factory=dict)

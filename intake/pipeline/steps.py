@@ -10,6 +10,7 @@ from intake.parsing import Parsed, parse_form, parse_message, parse_nomination_f
 from intake.pipeline.follow_ups import completed_by
 from intake.pipeline.kinds import KINDS, enquiry
 from intake.pipeline.kinds.views import common_context
+from intake.pipeline.limits import Limit, exceeded
 from intake.pipeline.record import record_outbound
 from intake.pipeline.run import Run, Stop
 
@@ -45,6 +46,31 @@ def parse(run: Run) -> None:
         assert form.offer is not None
         draft = parse_form(form.offer, form.values, campaign=world.campaign, councils=world.councils)
         run.parsed = Parsed(kind="submission", submissions=[draft])
+
+
+async def limit_replies(run: Run) -> None:
+    """Past a rate limit (this sender's, or everyone's), the message is processed but not
+    answered, and the team hears of it."""
+    row = run.row
+    channel_limits = run.world.rate_limits.get(row.channel)
+    if channel_limits is None:
+        return
+    scopes: list[tuple[tuple[Limit, ...], str | None]] = [(channel_limits.total, None)]
+    if run.sender:  # an unknown sender has no count of its own
+        scopes.insert(0, (channel_limits.sender, run.sender))
+    for limits, sender in scopes:
+        counts = [
+            await run.tx.inbound.count_since(
+                row.received_at - limit.window, before_id=row.id, channel=row.channel, sender=sender
+            )
+            for limit in limits
+        ]
+        hit = exceeded(limits, counts)
+        if hit is not None:
+            who = f"from {sender}" if sender else "from everyone together"
+            run.silenced = f"rate limit: more than {hit.describe()} {who}; kept and processed, not answered"
+            run.notices.append(f"Not answered ({run.silenced})")
+            return
 
 
 async def match_follow_ups(run: Run) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from intake.models import InboundMessage
 from intake.store.repository import Repository
@@ -48,6 +48,18 @@ class InboundRepository(Repository):
         if since:
             query = query.where(InboundMessage.received_at > since)
         return list(await self.session.scalars(query))
+
+    async def count_since(
+        self, since: datetime, *, before_id: int, channel: str, sender: str | None = None
+    ) -> int:
+        """Messages on `channel` received since `since` and kept before message
+        `before_id` (from `sender`, if given)."""
+        query = select(func.count(InboundMessage.id)).where(
+            InboundMessage.channel == channel, InboundMessage.received_at >= since, InboundMessage.id < before_id
+        )
+        if sender is not None:
+            query = query.where(InboundMessage.sender == sender)
+        return int(await self.session.scalar(query) or 0)
 
     async def senders(self, *, until: datetime | None = None) -> list[str]:
         """Every distinct address that has sent us anything (by `until`)."""
