@@ -64,25 +64,17 @@ class Dispatcher:
         self._wake.set()
 
     async def deliver_due(self) -> int:
-        """Send one round of what is due now; returns how many were sent."""
-        return (await self.send_round()).sent
-
-    async def send_round(self) -> Round:
-        """One round of what is due."""
+        """Send one round of what is due now (claimed in one commit, results recorded in
+        another: two a round rather than two a message); returns how many were sent."""
         async with self.store.reader() as unit:
             due = await unit.outbound.due(self.clock(), channel=self.channel, limit=self.round_size)
         if not due:
-            return Round()
+            return 0
         # Keeping arriving messages comes first; sending waits a little for a lull.
         await lull(lambda: self.store.keeping, at_most=PATIENCE)
-        return await self._send_claimed(due)
-
-    async def _send_claimed(self, due: list[OutboundMessage]) -> Round:
-        """Claim what no other worker has, send it, record how it went: two commits a
-        round rather than two a message."""
         async with self.store.unit() as unit:
             taken = await unit.outbound.claim([row.id for row in due], self.clock())
-        return await self._send_and_record([row for row in due if row.id in taken])
+        return (await self._send_and_record([row for row in due if row.id in taken])).sent
 
     async def _send_and_record(self, claimed: list[OutboundMessage]) -> Round:
         limit = asyncio.Semaphore(self.concurrency)

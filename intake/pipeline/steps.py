@@ -59,17 +59,15 @@ async def limit_replies(run: Run) -> None:
     if run.sender:  # an unknown sender has no count of its own
         scopes.insert(0, (channel_limits.sender, run.sender))
     for limits, sender in scopes:
-        counts = [
-            await run.tx.inbound.count_since(
-                row.received_at - limit.window, before_id=row.id, channel=row.channel, sender=sender
-            )
-            for limit in limits
-        ]
+        counts = await run.tx.inbound.counts_since(
+            [row.received_at - limit.window for limit in limits], before_id=row.id, channel=row.channel, sender=sender
+        )
         hit = exceeded(limits, counts)
         if hit is not None:
             who = f"from {sender}" if sender else "from everyone together"
             run.silenced = f"rate limit: more than {hit.describe()} {who}; kept and processed, not answered"
-            run.notices.append(f"Not answered ({run.silenced})")
+            if counts[limits.index(hit)] == hit.count:  # the team hears once, as the limit is crossed
+                run.notices.append(f"Not answered ({run.silenced})")
             return
 
 

@@ -10,9 +10,6 @@ from intake.store.repository import Repository
 
 
 class DraftRepository(Repository):
-    async def get(self, draft_id: int) -> IncompleteSubmission | None:
-        return await self.session.get(IncompleteSubmission, draft_id)
-
     async def from_inbound(self, inbound_id: int, offer: str) -> IncompleteSubmission | None:
         return await self.session.scalar(
             select(IncompleteSubmission).where(

@@ -1,9 +1,10 @@
 """The inbound table: every message as it arrived, and what became of it."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from intake.models import InboundMessage
 from intake.store.repository import Repository
@@ -49,17 +50,21 @@ class InboundRepository(Repository):
             query = query.where(InboundMessage.received_at > since)
         return list(await self.session.scalars(query))
 
-    async def count_since(
-        self, since: datetime, *, before_id: int, channel: str, sender: str | None = None
-    ) -> int:
-        """Messages on `channel` received since `since` and kept before message
-        `before_id` (from `sender`, if given)."""
-        query = select(func.count(InboundMessage.id)).where(
-            InboundMessage.channel == channel, InboundMessage.received_at >= since, InboundMessage.id < before_id
+    async def counts_since(
+        self, moments: Sequence[datetime], *, before_id: int, channel: str, sender: str | None = None
+    ) -> list[int]:
+        """For each moment, the messages on `channel` received since then and kept before
+        message `before_id` (from `sender`, if given): one query for them all."""
+        if not moments:
+            return []
+        query = select(
+            *(func.coalesce(func.sum(case((InboundMessage.received_at >= m, 1), else_=0)), 0) for m in moments)
+        ).where(
+            InboundMessage.channel == channel, InboundMessage.received_at >= min(moments), InboundMessage.id < before_id
         )
         if sender is not None:
             query = query.where(InboundMessage.sender == sender)
-        return int(await self.session.scalar(query) or 0)
+        return [int(n) for n in (await self.session.execute(query)).one()]
 
     async def senders(self, *, until: datetime | None = None) -> list[str]:
         """Every distinct address that has sent us anything (by `until`)."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from intake.models import Submission
 from intake.store.repository import Repository
@@ -36,9 +36,3 @@ class SubmissionRepository(Repository):
         if since:
             query = query.where(Submission.received_at > since)
         return list(await self.session.scalars(query))
-
-    async def active_count(self, offer: str) -> int:
-        count = await self.session.scalar(
-            select(func.count(Submission.id)).where(Submission.offer == offer, Submission.status == "active")
-        )
-        return int(count or 0)

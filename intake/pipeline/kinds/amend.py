@@ -7,7 +7,7 @@ from typing import Any
 
 from intake.messages import Reply
 from intake.pipeline.kinds import submission
-from intake.pipeline.kinds.rules import find_reference, may_change, set_fields
+from intake.pipeline.kinds.rules import find_reference, may_change_submission, set_fields
 from intake.pipeline.kinds.views import submission_context
 from intake.pipeline.run import Run
 from intake.replies import errors_view, form_view
@@ -27,8 +27,7 @@ async def handle(run: Run) -> None:
         if found is None:
             unknown.append(reference)
             continue
-        council = world.councils.get(found.council_code)
-        if council is None or not may_change(run, council, found):
+        if not may_change_submission(run, found):
             refused.append(submission_context(world, found, now, {}))
             continue
         offer = world.campaign.offer(found.offer)

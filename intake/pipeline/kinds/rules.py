@@ -22,6 +22,11 @@ def may_change(run: Run, council: Council, submission: Submission | None) -> boo
     return run.world.councils.owns_address(council, run.sender)
 
 
+def may_change_submission(run: Run, submission: Submission) -> bool:
+    council = run.world.councils.get(submission.council_code)
+    return council is not None and may_change(run, council, submission)
+
+
 async def find_reference(run: Run, reference: str) -> Submission | list[Nomination] | None:
     submission = await run.tx.submissions.by_reference(reference)
     if submission is not None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from intake.messages import Reply
 from intake.models import Submission
-from intake.pipeline.kinds.rules import find_reference, may_change
+from intake.pipeline.kinds.rules import find_reference, may_change_submission
 from intake.pipeline.kinds.views import submission_context
 from intake.pipeline.run import Run
 
@@ -22,8 +22,7 @@ async def handle(run: Run) -> None:
         if not isinstance(found, Submission):
             unknown.append(reference)
             continue
-        council = world.councils.get(found.council_code)
-        if council is None or not may_change(run, council, found):
+        if not may_change_submission(run, found):
             refused.append(submission_context(world, found, now, {}))
             continue
         if found.status != "withdrawn":
