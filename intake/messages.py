@@ -46,6 +46,53 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Authentication:
+    """What is proven about who sent a message, judged once when it is first processed
+    and kept with it (`inbound_messages.authentication`).
+
+    `proven` means the sender's domain is established: for email, DMARC passed or a DKIM
+    signature aligned with the From domain verified (by our own checks, or in the
+    Authentication-Results of a server we trust); for Slack, Slack signed in the user."""
+
+    method: Literal["authserv", "checked", "slack", "none"]
+    domain: str | None  # the domain judged: the From header's, the Slack profile email's
+    proven: bool
+    results: str = ""  # the Authentication-Results value it rests on ("mx.example; dmarc=pass ...")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"method": self.method, "domain": self.domain, "proven": self.proven, "results": self.results}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Authentication | None:
+        if not isinstance(data, dict) or data.get("method") not in ("authserv", "checked", "slack", "none"):
+            return None
+        return cls(
+            method=data["method"], domain=data.get("domain"), proven=bool(data.get("proven")),
+            results=str(data.get("results") or ""),
+        )
+
+    def describe(self) -> str:
+        """One line for the team and the exports."""
+        if self.method == "slack":
+            return "Slack account" if self.proven else "Slack, no email on the profile"
+        verdict = "proven" if self.proven else "not proven"
+        detail = _summary(self.results)
+        return f"{verdict}: {detail}" if detail else verdict
+
+
+NOT_PROVEN = Authentication(method="none", domain=None, proven=False)
+
+
+def _summary(results: str) -> str:
+    """"mx; spf=pass smtp.mailfrom=a@b; dkim=fail header.d=b" -> "spf=pass, dkim=fail (by mx)"."""
+    authserv, _, rest = results.partition(";")
+    methods = [part.split()[0] for part in rest.split(";") if part.split() and "=" in part.split()[0]]
+    if not methods:
+        return ""
+    return ", ".join(methods) + (f" (by {authserv.split()[0]})" if authserv.strip() else "")
+
+
+@dataclass(frozen=True)
 class Kept:
     """A message committed to the inbound table: its id, and whether it was there before."""
 

@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     smtp_tls_key: Path | None = None
     smtp_require_tls: bool = False
 
+    # Sender authentication. Set: only Authentication-Results headers stamped by these
+    # authserv-ids (the mail server in front of the intake) are believed. Unset: the intake
+    # checks DKIM, SPF and DMARC itself, asking these DNS servers ("host" or "host:port";
+    # the system's resolver when empty), each lookup given at most dns_timeout seconds.
+    authserv_id: AddressList = Field(default_factory=list)
+    dns_servers: AddressList = Field(default_factory=list)
+    dns_timeout: float = Field(default=5.0, gt=0)
+
     # Outbound mail: a relay when set, otherwise a local Maildir outbox.
     relay_host: str | None = None
     relay_port: int = 25
@@ -81,7 +89,7 @@ class Settings(BaseSettings):
     # How often the Slack dispatcher looks for posts due (retries, and what another process recorded).
     slack_post_interval_seconds: float = Field(default=30.0, gt=0)
 
-    @field_validator("intake_addresses", "team_emails", "admin_slack_users", mode="before")
+    @field_validator("intake_addresses", "team_emails", "admin_slack_users", "authserv_id", "dns_servers", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value)
