@@ -3,9 +3,8 @@ The text was made plain (`bot/text.py`) and the form read (`bot/forms.py`) befor
 payload was kept, so reading is only unpacking what the bot stored beside it."""
 from __future__ import annotations
 
-from intake.messages import FormInput
+from intake.messages import Authentication, FormInput, Message
 from intake.models import InboundMessage
-from intake.messages import Message
 
 
 def read_slack_row(row: InboundMessage) -> Message:
@@ -22,3 +21,11 @@ def read_slack_row(row: InboundMessage) -> Message:
         quiet=bool(meta.get("quiet")),
         meta=meta,
     )
+
+
+async def slack_authentication(row: InboundMessage) -> Authentication:
+    """Slack signed the user in and verified their profile email (and signed the request,
+    checked before anything was kept): the email's domain is proven. Whether it is a
+    council's domain is for the pipeline to judge, as for email."""
+    domain = (row.sender or "").rpartition("@")[2].lower() or None
+    return Authentication(method="slack", domain=domain, proven=domain is not None, results="")

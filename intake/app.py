@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.composer import SlackReplies
 from bot.posting import SlackCarrier
-from bot.reading import read_slack_row
+from bot.reading import read_slack_row, slack_authentication
 from bot.text import FILTERS as SLACK_FILTERS
 from bot.views import SlackViews
 from intake.campaign import Campaign, load_campaign
@@ -23,6 +23,7 @@ from intake.councils import CouncilRegister, load_councils
 from intake.db import upgrade
 from intake.jobs import JobDeps
 from intake.jobs.scheduler import Scheduler, start_scheduler
+from intake.mail.authenticate import EmailAuthenticator, configure_dns
 from intake.mail.compose import EmailReplies
 from intake.mail.reading import read_email_row
 from intake.mail.sender import EmailCarrier, MaildirTransport, RelayTransport, Transport
@@ -155,15 +156,27 @@ def _channels(settings: Settings, renderer: Renderer, clock: Callable[[], dateti
     """Each channel's reader and outbox; Slack's outbox (and the team's notices) only with
     a bot token."""
     channels = Channels()
-    email = EmailReplies(renderer, from_address=settings.from_address, clock=clock)
-    channels.register("email", reader=read_email_row, composer=email)
+    email = EmailReplies(
+        renderer, from_address=settings.from_address, clock=clock, intake_address=settings.intake_addresses[0]
+    )
+    configure_dns(settings.dns_servers, settings.dns_timeout)
+    authenticator = EmailAuthenticator(
+        trusted_ids=settings.authserv_id, authserv_id=_authserv_id(settings), timeout=settings.dns_timeout
+    )
+    channels.register("email", reader=read_email_row, composer=email, authenticator=authenticator)
+    channels.confirmations = email  # confirmation requests go by email, whatever the change came by
     slack = None
     if settings.slack_bot_token:
         slack = SlackReplies(team_channel=settings.team_slack_channel, clock=clock)
-    channels.register("slack", reader=read_slack_row, composer=slack)
+    channels.register("slack", reader=read_slack_row, composer=slack, authenticator=slack_authentication)
     if slack is not None and settings.team_slack_channel:
         channels.notices = slack
     return channels
+
+
+def _authserv_id(settings: Settings) -> str:
+    """Our own name in the Authentication-Results we write: the intake address's domain."""
+    return settings.intake_addresses[0].rpartition("@")[2] or "cib-intake"
 
 
 def _slack_poster(

@@ -10,7 +10,7 @@ from that dict. Nothing here does I/O, so each section can be checked alone.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from intake.councils import REGIONS, CouncilRegister
 from intake.replies import deadline_view, leads_view, when
 
 if TYPE_CHECKING:
-    from intake.models import Enquiry, InboundMessage, Nomination, Submission
+    from intake.models import Confirmation, Enquiry, InboundMessage, Nomination, Submission
 
 KIND = "digest"
 LIST_LIMIT = 15  # longer lists show this many and "and N more"
@@ -98,6 +98,7 @@ class DigestFacts:
     unprocessed: list[InboundMessage]  # still "received", or "failed"
     enquiries: list[Enquiry]  # received after `since`
     senders: list[str]  # everyone who has written, up to `now`
+    held: list[Confirmation] = field(default_factory=list)  # changes waiting for their contact
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,18 @@ def stuck(unprocessed: list[InboundMessage], now: datetime, campaign: Campaign) 
     ]
 
 
+def awaiting(held: list[Confirmation], now: datetime, campaign: Campaign) -> list[dict[str, Any]]:
+    """Changes held for the contact on record to confirm; lapsed ones stay until someone
+    looks at them (the requester may need telling, or the council a call)."""
+    return [
+        {
+            "reference": c.reference or "a draft", "summary": c.summary, "requester": c.requester or "unknown sender",
+            "expires": when(c.expires_at, campaign), "lapsed": c.expires_at <= now,
+        }
+        for c in held
+    ]
+
+
 def questions(enquiries: list[Enquiry], campaign: Campaign) -> list[dict[str, Any]]:
     """Enquiries since the last digest: questions left for the team to answer."""
     return [
@@ -341,6 +354,7 @@ def attention(facts: DigestFacts, names: Names, campaign: Campaign) -> dict[str,
         "late": _capped(late(facts.submissions, facts.nominations, names, campaign)),
         "stuck": _capped(stuck(facts.unprocessed, facts.now, campaign)),
         "enquiries": _capped(questions(facts.enquiries, campaign)),
+        "held": _capped(awaiting(facts.held, facts.now, campaign)),
     }
 
 
@@ -372,7 +386,7 @@ def digest_context(
     grid = leads(campaign, councils, facts.nominations)
     chase = attention(facts, names, campaign)
     # The headline count leaves late entries out (they are listed all the same).
-    needing = chase["unverified"]["count"] + chase["stuck"]["count"] + chase["enquiries"]["count"]
+    needing = sum(chase[key]["count"] for key in ("unverified", "stuck", "enquiries", "held"))
     return {
         "subject": subject_line(
             campaign, facts.now, news["submissions"]["count"] + news["nominations"]["count"], needing

@@ -18,11 +18,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 SUBMISSION_COLUMNS = [
     "reference", "offer", "council_code", "council", "region", "contact_name", "contact_email",
-    "channel", "received_at", "late", "verified", "status",
+    "channel", "received_at", "late", "verified", "status", "sender", "sender_authentication",
 ]
 NOMINATION_COLUMNS = [
     "reference", "region", "role", "name", "council_code", "council", "email", "channel", "received_at",
-    "late", "verified",
+    "late", "verified", "sender", "sender_authentication",
 ]
 ENQUIRY_COLUMNS = ["sender", "channel", "text", "received_at"]
 TIME_COLUMNS = {"received_at"}

@@ -19,19 +19,23 @@ from intake.replies import leads_view, when
 if TYPE_CHECKING:
     from intake.service import IntakeService
 
-COLUMNS = ("Region", "Role", "Name", "Council")
+COLUMNS = ("Region", "Role", "Name", "Council", "Note")
+UNVERIFIED = "unverified: not from a proven address of the region's councils"
 FORMATS = ("html", "csv", "md")
 
 
 async def appendix_a(service: IntakeService) -> list[dict[str, str]]:
     """One row per region and role, in the register's region order; unnamed roles have an
-    empty name."""
+    empty name; a lead not nominated from a proven address of the region is noted."""
     async with service.store.reader() as unit:
         nominations = await unit.nominations.all()
     rows = []
     for region in leads_view(nominations, service.campaign, service.councils, REGIONS):
         for role in region["roles"]:
-            rows.append({"region": region["region"], "role": role["title"], "name": role["name"], "council": role["council"]})
+            note = UNVERIFIED if role["name"] and not role["verified"] else ""
+            rows.append(
+                {"region": region["region"], "role": role["title"], "name": role["name"], "council": role["council"], "note": note}
+            )
     return rows
 
 
@@ -40,7 +44,7 @@ def to_csv(rows: list[dict[str, str]]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([csv_safe(row[key]) for key in ("region", "role", "name", "council")])
+        writer.writerow([csv_safe(row[key]) for key in ("region", "role", "name", "council", "note")])
     return out.getvalue()
 
 
@@ -55,7 +59,8 @@ def to_markdown(rows: list[dict[str, str]], *, title: str = "Appendix A: regiona
     for row in rows:
         region = row["region"] if row["region"] != previous else ""
         previous = row["region"]
-        lines.append("| " + " | ".join([_md(region) if region else "", _md(row["role"]), _md(row["name"]), _md(row["council"])]) + " |")
+        cells = [_md(region) if region else "", _md(row["role"]), _md(row["name"]), _md(row["council"]), _md(row.get("note", ""))]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

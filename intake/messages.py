@@ -150,6 +150,7 @@ class Message:
     admin: bool = False
     quiet: bool = False  # never answered (a bot the channel found out about late)
     meta: dict[str, Any] = field(default_factory=dict)  # the channel's own (where to answer)
+    confirms: str | None = None  # the confirmation token it carries (see intake/confirmations.py)
 
 
 @dataclass(frozen=True)

@@ -58,11 +58,13 @@ class InboundMessage(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)  # envelope, Slack user, thread
     received_at: Mapped[datetime]
-    # received -> processed | ignored | failed
+    # received -> processed | ignored | held | failed
     status: Mapped[str] = mapped_column(String(16), default="received", index=True)
     classification: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None]
+    # What is proven about the sender (`Authentication.as_json`), judged on first processing.
+    authentication: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Counter(Base):
@@ -90,7 +92,7 @@ class Submission(Base):
     updated_at: Mapped[datetime]
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | superseded
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
 
@@ -167,6 +169,28 @@ class OutboundMessage(Base):
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+
+
+class Confirmation(Base):
+    """A change held until the contact on record confirms it: a one-time token sent to
+    them, which a reply carrying it (plus address or subject) redeems."""
+
+    __tablename__ = "confirmations"
+    __table_args__ = (UniqueConstraint("inbound_id", "target", name="uq_confirmation_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"))  # the held message
+    target: Mapped[str] = mapped_column(String(200))  # "PBR-0007", "draft:12", "lead:<region>:<role>"
+    reference: Mapped[str | None] = mapped_column(String(32))
+    contact: Mapped[str] = mapped_column(String(320))
+    requester: Mapped[str | None] = mapped_column(String(320))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | confirmed | declined | expired
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
 
 
 class AuditEntry(Base):

@@ -2,10 +2,11 @@
 `/cib export`): one dict per submission, nomination and enquiry. Pure: rows in, data out."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from intake.councils import CouncilRegister
+from intake.messages import Authentication
 from intake.models import Enquiry, Nomination, Submission
 
 
@@ -14,10 +15,18 @@ def records(
     nominations: Sequence[Nomination],
     enquiries: Sequence[Enquiry],
     councils: CouncilRegister,
+    *,
+    proofs: Mapping[int, Any] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
+    """`proofs`: the authentication kept with each inbound message, by its id."""
+    proofs = proofs or {}
     return {
-        "submissions": [submission_record(s, councils) for s in submissions],
-        "nominations": [nomination_record(n, councils) for n in nominations],
+        "submissions": [
+            {**submission_record(s, councils), **_proof(s.sender, proofs.get(s.inbound_id or 0))} for s in submissions
+        ],
+        "nominations": [
+            {**nomination_record(n, councils), **_proof(n.sender, proofs.get(n.inbound_id or 0))} for n in nominations
+        ],
         "enquiries": [
             {"sender": e.sender, "channel": e.channel, "text": e.text, "received_at": e.received_at.isoformat()}
             for e in enquiries
@@ -59,3 +68,9 @@ def nomination_record(nomination: Nomination, councils: CouncilRegister) -> dict
         "late": nomination.late,
         "verified": nomination.verified,
     }
+
+
+def _proof(sender: str | None, kept: Any) -> dict[str, Any]:
+    """Who sent an entry and what was proven about them, for the team to judge."""
+    authentication = Authentication.from_json(kept)
+    return {"sender": sender or "", "sender_authentication": authentication.describe() if authentication else ""}

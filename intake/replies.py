@@ -150,6 +150,7 @@ def leads_view(
                     "name": named.name if named else "",
                     "council": council.name if council else "",
                     "email": (named.email or "") if named else "",
+                    "verified": named.verified if named else True,
                 }
             )
         grid.append(

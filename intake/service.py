@@ -108,7 +108,9 @@ class IntakeService:
             submissions = await unit.submissions.all()
             nominations = await unit.nominations.all()
             enquiries = await unit.enquiries.all()
-        return records(submissions, nominations, enquiries, self.councils)
+            kept = [row.inbound_id for row in [*submissions, *nominations] if row.inbound_id is not None]
+            proofs = await unit.inbound.authentications(kept)
+        return records(submissions, nominations, enquiries, self.councils, proofs=proofs)
 
     def when(self, moment: datetime) -> str:
         return when(moment, self.campaign)

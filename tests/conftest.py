@@ -171,6 +171,7 @@ def settings_factory(database_url: str, tmp_path: Path, relay: Relay) -> Callabl
             from_address="CIB intake <eoi@cib.test>",
             team_emails=["team@local.gov.uk"],
             scheduler_enabled=False,
+            authserv_id=["mx.cib.test"],  # behind a border server that checks senders (tests/mailer.py)
         )
         values.update(overrides)
         return Settings(**values)

@@ -140,7 +140,10 @@ async def test_reference_amends_and_withdraws_only_for_the_council(runtime, rela
     intruder = message("Please withdraw PBR-0001", sender="someone@hackney.gov.uk", subject="Withdraw PBR-0001")
     await send(runtime, intruder, mail_from="someone@hackney.gov.uk")
     await settle(runtime)
-    assert "cannot change PBR-0001" in body_text(relay.to("someone@hackney.gov.uk")[-1])
+    # Another council's officer: held, and the contact on record is asked to confirm.
+    assert "needs confirming" in body_text(relay.to("someone@hackney.gov.uk")[-1])
+    [request] = [m for m in relay.to("jane.smith@camden.gov.uk") if "confirm" in m["Subject"].lower()]
+    assert "withdraw it" in body_text(request) and "someone@hackney.gov.uk" in body_text(request)
     assert (await runtime.service.export())["submissions"][0]["status"] == "active"
 
     colleague = message("Withdraw PBR-0001 please", sender="dcs@camden.gov.uk", subject="Withdraw")
@@ -151,7 +154,7 @@ async def test_reference_amends_and_withdraws_only_for_the_council(runtime, rela
 
     async with runtime.store.reader() as unit:
         actions = [entry.action for entry in await unit.audit.trail("PBR-0001")]
-    assert actions == ["created", "amended", "withdrawn"]
+    assert actions == ["created", "amended", "held", "withdrawn"]
 
 
 async def test_sender_outside_the_council_is_unverified_and_told(runtime, relay):
@@ -160,7 +163,7 @@ async def test_sender_outside_the_council_is_unverified_and_told(runtime, relay)
     await settle(runtime)
     [submission] = (await runtime.service.export())["submissions"]
     assert submission["verified"] is False
-    assert "will confirm it with the council" in body_text(relay.messages[0])
+    assert "will check it with the council" in body_text(relay.messages[0])
 
 
 async def test_late_submission_is_kept_marked_and_told(runtime, relay, clock):

@@ -14,9 +14,9 @@ async def test_appendix_a_lists_every_region_and_role(runtime, clock):
                    sender="ann.jones@camden.gov.uk")
     rows = await appendix_a(runtime.service)
     assert len(rows) == 27
-    assert {"region": "London", "role": "Lead member", "name": "Cllr Ann Jones", "council": "London Borough of Camden"} in rows
+    assert {"region": "London", "role": "Lead member", "name": "Cllr Ann Jones", "council": "London Borough of Camden", "note": ""} in rows
     table = list(csv.reader(io.StringIO(await render(runtime.service, "csv", renderer=runtime.renderer, now=clock()))))
-    assert table[0] == ["Region", "Role", "Name", "Council"] and len(table) == 28
+    assert table[0] == ["Region", "Role", "Name", "Council", "Note"] and len(table) == 28
     md = await render(runtime.service, "md", renderer=runtime.renderer, now=clock())
     assert "| London | Lead member | Cllr Ann Jones | London Borough of Camden |" in md
     html = await render(runtime.service, "html", renderer=runtime.renderer, now=clock())

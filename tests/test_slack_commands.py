@@ -79,15 +79,21 @@ async def test_withdraw_own_councils_submission(slack):
     assert "PBR-0001 withdrawn" in notice["text"]
 
 
-async def test_another_council_cannot_withdraw(slack):
+async def test_another_council_cannot_withdraw_without_the_contacts_confirmation(slack, relay):
     await submit_pbr(slack)
+    slack.api.reset()
     await slack.send.command(command_form(HULL, "withdraw PBR-0001"))
     await slack.settle()
+    await slack.runtime.delivery.flush()
     [reply] = slack.dm(HULL)
-    assert "cannot change *PBR-0001*" in reply.all_text()
+    assert "needs confirming" in reply.all_text()
     [submission] = (await slack.runtime.service.export())["submissions"]
     assert submission["status"] == "active"
-    assert slack.team_notices() == []
+    # The contact on record is asked by email; the team hears that the change is held.
+    [request] = relay.to(submission["contact_email"])
+    assert "withdraw it" in request.get_body(("plain",)).get_content()
+    [notice] = slack.team_notices()
+    assert "held until its contact on record confirms" in notice["text"]
 
 
 async def test_cib_team_member_may_withdraw_anything(slack):

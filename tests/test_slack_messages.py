@@ -281,14 +281,14 @@ async def test_amending_by_reference_from_the_same_council(slack):
     assert submission["fields"]["centres"] == 15
 
 
-async def test_amending_another_councils_submission_is_refused(slack):
+async def test_amending_another_councils_submission_is_held_for_its_contact(slack):
     await slack.send.event(event_envelope(dm_event(CAMDEN, PBR)))
     await slack.settle()
     slack.api.reset()
     await slack.send.event(event_envelope(dm_event(HULL, "Amend PBR-0001\nNumber of children's centres: 1")))
     await slack.settle()
     [reply] = slack.dm(HULL)
-    assert "cannot change *PBR-0001*" in reply.all_text()
+    assert "needs confirming" in reply.all_text() and "PBR-0001" in reply.all_text()
     [submission] = (await slack.runtime.service.export())["submissions"]
     assert submission["fields"]["centres"] == 12
 

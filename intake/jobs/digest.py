@@ -53,6 +53,7 @@ async def read_facts(store: Store, now: datetime, *, since: datetime | None = No
         unprocessed = await unit.inbound.needing_attention()
         enquiries = await unit.enquiries.all(since=since)
         senders = await unit.inbound.senders(until=now)
+        held = await unit.confirmations.pending()
     # A digest as of an earlier moment (a re-run, a test) must not show what came later.
     return DigestFacts(
         now=now,
@@ -63,6 +64,7 @@ async def read_facts(store: Store, now: datetime, *, since: datetime | None = No
         unprocessed=[m for m in unprocessed if m.received_at <= now],
         enquiries=[e for e in enquiries if e.received_at <= now],
         senders=senders,
+        held=[c for c in held if c.created_at <= now],
     )
 
 

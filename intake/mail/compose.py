@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from email.header import Header
 from email.message import Message as MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
+from intake.confirmations import reply_address
 from intake.messages import Message, Post, Reply
 from intake.models import InboundMessage, OutboundMessage
 from intake.render import Renderer
@@ -66,10 +68,14 @@ class EmailReplies:
     """The email channel's composer: a Reply -> an outbound row addressed to the sender
     (Reply-To first) and threaded under their message; a scheduled Post -> a bulk one."""
 
-    def __init__(self, renderer: Renderer, *, from_address: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, renderer: Renderer, *, from_address: str, clock: Callable[[], datetime], intake_address: str = ""
+    ) -> None:
         self.renderer = renderer
         self.from_address = from_address
         self.clock = clock
+        # Where confirmations come back: eoi+confirm-<token>@ (see intake/confirmations.py).
+        self.intake_address = intake_address or parseaddr(from_address)[1]
 
     def reply(self, reply: Reply, *, row: InboundMessage, message: Message) -> OutboundMessage | None:
         to = reply.to or message.reply_to or message.sender
@@ -97,6 +103,23 @@ class EmailReplies:
             in_reply_to=message.message_id,
             body=mail.as_bytes(),
             created_at=now,
+        )
+
+    def request(self, kind: str, context: dict[str, Any], *, to: str, token: str) -> OutboundMessage:
+        """A confirmation request to the contact on record: a new conversation, whose
+        reply comes back to a plus address carrying the token (and the token in the
+        subject, for servers that drop the "+...")."""
+        text, html = self.renderer.email(kind, context)
+        subject = self.renderer.email_subject(kind, context)
+        now = self.clock()
+        mail = compose(
+            to=to, subject=subject, text=text, html=html, from_address=self.from_address, now=now,
+            auto_submitted="auto-generated",
+        )
+        mail["Reply-To"] = reply_address(self.intake_address, token)
+        return OutboundMessage(
+            kind=kind, channel="email", recipient=to, subject=subject, message_id=mail["Message-ID"],
+            body=mail.as_bytes(), created_at=now,
         )
 
     def scheduled(self, post: Post) -> OutboundMessage:

@@ -2,6 +2,7 @@
 (headers decoded, text extracted, quoted history dropped, machines' mail recognised)."""
 from __future__ import annotations
 
+from intake.confirmations import find_token
 from intake.mail.extract import read_email
 from intake.messages import storable
 from intake.models import InboundMessage
@@ -21,4 +22,7 @@ def read_email_row(row: InboundMessage) -> Message:
         thread_ids=tuple(i for i in (content.in_reply_to, *content.references) if i),
         automatic=content.automatic,
         meta=meta,
+        # A reply to a confirmation request: the token is in the plus address we gave as
+        # Reply-To, or in the subject when a mail server dropped the "+...".
+        confirms=find_token([*meta.get("rcpt_tos", []), content.subject]),
     )

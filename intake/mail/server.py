@@ -19,6 +19,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from intake.confirmations import base_address
 from intake.lull import PATIENCE, lull
 from intake.messages import Inbound, Kept, storable
 
@@ -59,7 +60,8 @@ class IntakeHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        if address.lower() not in self.addresses:
+        # eoi+anything@ is eoi@ (confirmation replies come to eoi+confirm-<token>@).
+        if base_address(address.lower()) not in self.addresses:
             return f"550 5.1.1 <{address}>: no such intake address here"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"

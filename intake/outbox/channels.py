@@ -1,13 +1,14 @@
 """What each channel registers with the core (only the composition root, `intake/app.py`,
-does the registering): a reader (stored row -> `Message`) for the pipeline, and a composer
-(reply or scheduled post -> outbound row for the outbox); and where the team hears of
-things. The outbox itself is the `outbound_messages` table and its dispatchers."""
+does the registering): a reader (stored row -> `Message`) and an authenticator (what is
+proven about the sender) for the pipeline, and a composer (reply or scheduled post ->
+outbound row for the outbox); where the team hears of things; where confirmation requests
+go. The outbox itself is the `outbound_messages` table and its dispatchers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from intake.messages import Message, Post, Reply
+from intake.messages import Authentication, Message, Post, Reply
 from intake.models import InboundMessage, OutboundMessage
 
 
@@ -35,13 +36,38 @@ class Notices(Protocol):
     def notice(self, text: str, *, message: Message) -> OutboundMessage: ...
 
 
+class Authenticator(Protocol):
+    """What is proven about who sent a stored message (DKIM/SPF/DMARC, a Slack sign-in).
+    May do I/O (DNS); never raises: anything it cannot establish is not proven."""
+
+    async def __call__(self, row: InboundMessage) -> Authentication: ...
+
+
+class Confirmer(Protocol):
+    """Where confirmation requests go (email): a request to `to`, rendered from `kind`
+    with `context`, whose reply carries `token` back to the intake."""
+
+    def request(self, kind: str, context: dict[str, Any], *, to: str, token: str) -> OutboundMessage: ...
+
+
 @dataclass
 class Channels:
     readers: dict[str, Reader] = field(default_factory=dict)
     composers: dict[str, Composer] = field(default_factory=dict)
+    authenticators: dict[str, Authenticator] = field(default_factory=dict)
     notices: Notices | None = None
+    confirmations: Confirmer | None = None
 
-    def register(self, channel: str, *, reader: Reader, composer: Composer | None = None) -> None:
+    def register(
+        self,
+        channel: str,
+        *,
+        reader: Reader,
+        composer: Composer | None = None,
+        authenticator: Authenticator | None = None,
+    ) -> None:
         self.readers[channel] = reader
         if composer is not None:
             self.composers[channel] = composer
+        if authenticator is not None:
+            self.authenticators[channel] = authenticator

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 
-Kind = Literal["submission", "nomination", "query", "enquiry", "amend", "withdraw"]
+Kind = Literal["submission", "nomination", "query", "enquiry", "amend", "withdraw", "confirmation", "held"]
 QueryKind = Literal["deadline", "deadlines", "status", "leads", "form", "help"]
 Value = str | int | list[str]
 

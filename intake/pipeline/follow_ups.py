@@ -1,9 +1,11 @@
 """Follow-ups: a message answering our "what's missing" reply (by thread, or by the same
-sender writing again about the same offer) completes the draft it was about."""
+sender writing again about the same offer) completes the draft it was about. Someone
+else's draft waits for its sender to confirm."""
 from __future__ import annotations
 
 from intake.models import IncompleteSubmission
 from intake.parsing import Parsed, SubmissionDraft, parse_message
+from intake.pipeline.kinds.rules import hold
 from intake.pipeline.run import Run
 
 
@@ -28,8 +30,14 @@ async def completed_by(run: Run) -> None:
         return
     world, message = run.world, run.msg
     merged: list[SubmissionDraft] = []
+    held = False
     for draft in {d.offer: d for d in sorted(drafts, key=lambda d: d.id)}.values():
         offer = world.campaign.offer(draft.offer)
+        if not _may_complete(run, draft):
+            view = {"reference": None, "offer_title": offer.title, "offer_short_title": offer.short_title, "council": ""}
+            held = hold(run, target=f"draft:{draft.id}", contact=draft.sender, view=view,
+                        summary=f"complete the {offer.short_title} expression of interest you started") or held
+            continue
         # Read again as being about that offer: a bare "Contact name: ..." says no offer.
         reread = parse_message(
             f"{offer.short_title} {message.subject}", message.text, campaign=world.campaign, councils=world.councils
@@ -44,3 +52,15 @@ async def completed_by(run: Run) -> None:
         run.parsed = Parsed(
             kind="submission", submissions=merged + others, references=parsed.references, text=parsed.text
         )
+    elif held:
+        run.parsed = Parsed(kind="held", text=parsed.text)
+
+
+def _may_complete(run: Run, draft: IncompleteSubmission) -> bool:
+    """One's own draft; someone else's only from a proven address of the same council,
+    or once they have confirmed it."""
+    if run.admin or draft.sender == run.sender or f"draft:{draft.id}" in run.confirmed:
+        return True
+    councils = run.world.councils
+    theirs = councils.by_email(draft.sender)
+    return run.proven and theirs is not None and councils.owns_address(theirs, run.sender)

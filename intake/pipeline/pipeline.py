@@ -1,14 +1,17 @@
 """The pipeline: every step that processes a kept message, named in order, in one place.
 
-    read -> screen -> establish_sender -> parse                          (pure, before the transaction)
-    limit_replies -> match_follow_ups -> apply -> record                  (one write transaction)
+    read -> screen -> authenticate -> establish_sender -> parse          (before the transaction)
+    limit_replies -> recall_confirmations -> match_follow_ups -> apply
+        -> request_confirmations -> record                                (one write transaction)
 
-A step may stop the run (`Stop`: ignored, refused, held); the message is then kept with
-that outcome and nothing else happens. A failure of ours marks the message failed, to be
-processed again by `cib replay`; it is never lost.
+A step may stop the run (`Stop`: ignored, refused); the message is then kept with that
+outcome and nothing else happens. A change that needs the contact on record's word leaves
+the message `held` until they confirm it; it is then processed again. A failure of ours
+marks the message failed, to be processed again by `cib replay`; it is never lost.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,11 +24,18 @@ from intake.store import Store
 
 log = logging.getLogger(__name__)
 
-Prepare = Callable[[Run], None]
+Prepare = Callable[[Run], Awaitable[None] | None]
 Commit = Callable[[Run], Awaitable[None]]
 
-PREPARE: Sequence[Prepare] = (steps.read, steps.screen, steps.establish_sender, steps.parse)
-COMMIT: Sequence[Commit] = (steps.limit_replies, steps.match_follow_ups, steps.apply, steps.record)
+PREPARE: Sequence[Prepare] = (steps.read, steps.screen, steps.authenticate, steps.establish_sender, steps.parse)
+COMMIT: Sequence[Commit] = (
+    steps.limit_replies,
+    steps.recall_confirmations,
+    steps.match_follow_ups,
+    steps.apply,
+    steps.request_confirmations,
+    steps.record,
+)
 
 
 class Pipeline:
@@ -68,7 +78,9 @@ class Pipeline:
             _identify(row, identified)
         run = Run(self.world, row, answering=answering)
         for prepare in PREPARE:
-            prepare(run)
+            done = prepare(run)
+            if inspect.isawaitable(done):
+                await done
             if run.stop:
                 break
         async with self.store.unit() as unit:
@@ -89,6 +101,8 @@ class Pipeline:
         waking = run.recorded - ({claimed.channel} if answering else set())
         if self.on_outbound and waking:
             self.on_outbound(waking)
+        for held in run.follow_on:  # confirmed: the change it asked for can be made now
+            await self.process(held)
         return outcome
 
 
@@ -100,11 +114,18 @@ def _identify(row: InboundMessage, identified: Identified) -> None:
 
 def _finish(run: Run) -> Outcome:
     now = run.world.clock()
+    if run.authentication is not None and run.row.authentication is None:
+        run.row.authentication = run.authentication.as_json()
     if run.stop is not None:
         run.tx.inbound.mark(
             run.row, status=run.stop.status, classification=run.stop.classification, detail=run.stop.detail, at=now
         )
         return Outcome(run.row.id, run.stop.classification)
     assert run.parsed is not None
-    run.tx.inbound.mark(run.row, status="processed", classification=run.parsed.kind, detail=run.silenced, at=now)
+    status, detail = "processed", run.silenced
+    if run.pending:
+        status = "held"
+        waiting = "; ".join(f"{p.reference or p.target}: {p.summary}" for p in run.pending)
+        detail = "; ".join(filter(None, [f"awaiting confirmation by the contact on record ({waiting})", detail]))
+    run.tx.inbound.mark(run.row, status=status, classification=run.parsed.kind, detail=detail, at=now)
     return Outcome(run.row.id, run.parsed.kind, replies=run.replies, notices=run.notices, held=run.held)

@@ -19,7 +19,7 @@ HOLD = timedelta(minutes=5)
 
 
 async def record_outbound(run: Run) -> None:
-    rows = replies(run) + notices(run)
+    rows = replies(run) + notices(run) + run.requests
     origin = run.row.channel
     holding = run.answering
     for row in rows:
@@ -28,7 +28,7 @@ async def record_outbound(run: Run) -> None:
             row.next_attempt_at = run.now + HOLD
     # The run holds the claim on its inbound message, so on its first processing no row
     # can have these keys yet; processed again, those recorded before are left out.
-    new = await run.tx.outbound.record_new(rows, known=run.row.status != "received")
+    new = await run.tx.outbound.record_new(rows, known=run.row.processed_at is not None)
     for row in new:
         run.recorded.add(row.channel)
     run.held = [row.id for row in new if holding and row.channel == origin]
@@ -45,7 +45,7 @@ def replies(run: Run) -> list[OutboundMessage]:
         if row is None:
             log.info("inbound %s has no address to reply to", run.row.id)
             continue
-        row.send_key = f"reply:{run.row.id}:{reply.kind}"  # one reply of each kind per message
+        row.send_key = f"reply:{run.row.id}:{reply.kind}{run.round}"  # one reply of each kind per message
         rows.append(row)
     return rows
 
@@ -57,6 +57,6 @@ def notices(run: Run) -> list[OutboundMessage]:
     rows = []
     for n, text in enumerate(run.notices):
         row = team.notice(text, message=run.msg)
-        row.send_key = f"notice:{run.row.id}:{n}"
+        row.send_key = f"notice:{run.row.id}:{n}{run.round}"
         rows.append(row)
     return rows

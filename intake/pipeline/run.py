@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from intake.campaign import Campaign
 from intake.councils import CouncilRegister
-from intake.messages import Message, Reply
-from intake.models import IncompleteSubmission, InboundMessage
+from intake.messages import Authentication, Message, Reply
+from intake.models import IncompleteSubmission, InboundMessage, OutboundMessage
 from intake.parsing import Parsed
 from intake.pipeline.limits import RateLimits
 from intake.outbox.channels import Channels
@@ -38,6 +39,17 @@ class Stop:
     detail: str | None = None
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A change this message asks for that waits for the contact on record to confirm it."""
+
+    target: str  # what it changes: a reference, "draft:<id>", "lead:<region>:<role>"
+    contact: str  # who is asked
+    summary: str  # what they are asked to confirm ("withdraw it")
+    view: dict[str, Any]  # what the requester and the contact are shown of the record
+    reference: str | None = None
+
+
 @dataclass
 class Run:
     world: World
@@ -45,6 +57,15 @@ class Run:
     message: Message | None = None
     sender: str | None = None  # who the sender step says sent it
     admin: bool = False
+    authentication: Authentication | None = None
+    proven: bool = False  # the sender's address is proven theirs (its domain, at least)
+    # What the contacts on record have confirmed for this message (targets), and those
+    # confirmations' ids; what it asks that still needs confirming.
+    confirmed: set[str] = field(default_factory=set)
+    confirmed_ids: list[int] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
+    follow_on: list[int] = field(default_factory=list)  # held messages to process after this one
+    requests: list[OutboundMessage] = field(default_factory=list)  # confirmation requests to send
     answering: bool = False  # the caller sends the answers on the message's channel itself
     silenced: str | None = None  # why this message gets no reply (a rate limit), if it does not
     parsed: Parsed | None = None
@@ -70,3 +91,9 @@ class Run:
     @property
     def now(self) -> datetime:
         return self.world.clock()
+
+    @property
+    def round(self) -> str:
+        """Part of every outbound key: processed again once a change is confirmed, a
+        message says new things (the change made), which must not collide with the old."""
+        return ":c" + "-".join(map(str, self.confirmed_ids)) if self.confirmed_ids else ""

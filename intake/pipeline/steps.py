@@ -1,12 +1,14 @@
 """The steps, each a small function over a `Run`. Their order is in `pipeline.py`.
 
-`read`, `screen`, `establish_sender` and `parse` are pure and run before the write
-transaction (they take the most time; arriving messages must not wait behind them);
-`match_follow_ups`, `apply` and `record` run inside it.
+`read`, `screen`, `authenticate`, `establish_sender` and `parse` run before the write
+transaction (they take the most time; arriving messages must not wait behind them), and
+all but `authenticate` (DNS) are pure; the rest run inside it.
 """
 from __future__ import annotations
 
+from intake.messages import NOT_PROVEN, Authentication
 from intake.parsing import Parsed, parse_form, parse_message, parse_nomination_form
+from intake.pipeline.confirm import ask_contacts
 from intake.pipeline.follow_ups import completed_by
 from intake.pipeline.kinds import KINDS, enquiry
 from intake.pipeline.kinds.views import common_context
@@ -27,17 +29,35 @@ def screen(run: Run) -> None:
         run.stop = Stop("ignored", "automatic", run.msg.automatic)
 
 
+async def authenticate(run: Run) -> None:
+    """What is proven about the sender, by the channel's authenticator (DKIM, SPF and
+    DMARC for email; Slack's sign-in), judged once: processed again, a message keeps the
+    result it had when it arrived (keys rotate, DNS changes)."""
+    kept = Authentication.from_json(run.row.authentication)
+    if kept is not None:
+        run.authentication = kept
+        return
+    authenticator = run.world.channels.authenticators.get(run.row.channel)
+    run.authentication = await authenticator(run.row) if authenticator else NOT_PROVEN
+
+
 def establish_sender(run: Run) -> None:
-    """Who sent it. This is where the sender's claim is judged; the channel's reading
-    (the From address, the Slack profile email) is taken as it is."""
+    """Who sent it, and whether that is proven: the channel's reading (the From address,
+    the Slack profile email) is a claim, proven only when its domain is the one the
+    authentication established."""
     run.sender = run.msg.sender
     run.admin = run.msg.admin
+    proof = run.authentication or NOT_PROVEN
+    domain = (run.sender or "").rpartition("@")[2].lower()
+    run.proven = proof.proven and bool(domain) and proof.domain == domain
 
 
 def parse(run: Run) -> None:
     message, world = run.msg, run.world
     form = message.form
-    if form is None:
+    if message.confirms:
+        run.parsed = Parsed(kind="confirmation")  # a reply to a confirmation request, nothing else
+    elif form is None:
         run.parsed = parse_message(message.subject, message.text, campaign=world.campaign, councils=world.councils)
     elif form.kind == "nomination":
         draft = parse_nomination_form(form.values, campaign=world.campaign, councils=world.councils)
@@ -71,6 +91,14 @@ async def limit_replies(run: Run) -> None:
             return
 
 
+async def recall_confirmations(run: Run) -> None:
+    """The changes in this message that their contacts on record have confirmed."""
+    for confirmation in await run.tx.confirmations.for_inbound(run.row.id):
+        if confirmation.status == "confirmed":
+            run.confirmed.add(confirmation.target)
+            run.confirmed_ids.append(confirmation.id)
+
+
 async def match_follow_ups(run: Run) -> None:
     """A reply to our "what's missing" message completes the submission it was about."""
     if run.msg.form is None:
@@ -85,6 +113,11 @@ async def apply(run: Run) -> None:
     context = common_context(run)
     for reply in run.replies:
         reply.context.update(context)
+
+
+async def request_confirmations(run: Run) -> None:
+    """Each held change gets its one-time token, sent to the contact on record."""
+    await ask_contacts(run)
 
 
 async def record(run: Run) -> None:

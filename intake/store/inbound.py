@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, func, select
 
@@ -43,6 +44,13 @@ class InboundRepository(Repository):
         inbound.classification = classification
         inbound.detail = detail
         inbound.processed_at = at
+
+    async def authentications(self, ids: Sequence[int]) -> dict[int, dict[str, Any] | None]:
+        """The sender authentication kept with each of these messages."""
+        if not ids:
+            return {}
+        query = select(InboundMessage.id, InboundMessage.authentication).where(InboundMessage.id.in_(list(set(ids))))
+        return {row.id: row.authentication for row in await self.session.execute(query)}
 
     async def since(self, since: datetime | None) -> list[InboundMessage]:
         query = select(InboundMessage).order_by(InboundMessage.id)

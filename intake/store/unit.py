@@ -6,6 +6,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.store.audit import AuditRepository
+from intake.store.confirmations import ConfirmationRepository
 from intake.store.counters import CounterRepository
 from intake.store.drafts import DraftRepository
 from intake.store.enquiries import EnquiryRepository
@@ -28,6 +29,7 @@ class Unit:
         self.outbound = OutboundRepository(session)
         self.audit = AuditRepository(session)
         self.counters = CounterRepository(session)
+        self.confirmations = ConfirmationRepository(session)
 
     async def add(self, row: Row) -> Row:
         """Add a new row of any table and flush, so it has its id."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from intake.pipeline.kinds import amend, enquiry, query, submission, withdraw
+from intake.pipeline.kinds import amend, confirmation, enquiry, held, query, submission, withdraw
 from intake.pipeline.run import Run
 
 Handler = Callable[[Run], Awaitable[None]]
@@ -16,6 +16,8 @@ KINDS: dict[str, Handler] = {
     "nomination": submission.handle,
     "query": query.handle,
     "enquiry": enquiry.handle,
+    "confirmation": confirmation.handle,  # a reply carrying a confirmation token
+    "held": held.handle,  # nothing to do until someone else confirms
 }
 
 __all__ = ["KINDS", "Handler", "enquiry"]

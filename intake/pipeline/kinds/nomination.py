@@ -1,11 +1,13 @@
 """The nomination kind: regional leads for a region. Each named person becomes the
-current lead for their role, superseding the one before; the reply shows the region's
-leads as they now stand."""
+current lead for their role, superseding the one before (an unverified nomination in
+place of a verified lead waits for its nominator to confirm); the reply shows the
+region's leads as they now stand."""
 from __future__ import annotations
 
 from intake.models import Nomination
 from intake.parsing import FieldError, NominationDraft, PersonDraft, name_at_least_one
 from intake.pipeline.kinds.receipt import Receipt
+from intake.pipeline.kinds.rules import hold
 from intake.pipeline.kinds.views import nomination_incomplete
 from intake.pipeline.run import Run
 from intake.replies import errors_view, nomination_view
@@ -24,6 +26,8 @@ async def file(run: Run, draft: NominationDraft, receipt: Receipt) -> None:
     people = [p for p in draft.people if p.role not in bad_roles and p.name]
     kept = await run.tx.nominations.from_inbound(run.row.id)
     if not kept and people:
+        people = await _held_back(run, draft.region, people, receipt)
+    if not kept and people:
         kept = await _record(run, draft.region, people)
     if kept:
         current = await run.tx.nominations.all(region=draft.region)
@@ -34,13 +38,39 @@ async def file(run: Run, draft: NominationDraft, receipt: Receipt) -> None:
         receipt.incomplete.append(nomination_incomplete(world, errors, run.now))
 
 
+def _verified(run: Run, region: str) -> bool:
+    """From the team, or from a proven address of a council in the region."""
+    council = run.world.councils.by_email(run.sender)
+    return run.admin or (run.proven and council is not None and council.region == region)
+
+
+async def _held_back(run: Run, region: str, people: list[PersonDraft], receipt: Receipt) -> list[PersonDraft]:
+    """An unverified nomination never replaces a verified lead on its own: that waits for
+    whoever nominated the lead to confirm it. Returns the people who may be recorded now."""
+    if _verified(run, region):
+        return people
+    current = {n.role: n for n in await run.tx.nominations.all(region=region) if n.verified}
+    spec = run.world.campaign.nomination
+    free = []
+    for person in people:
+        lead, target = current.get(person.role), f"lead:{region}:{person.role}"
+        if lead is None or target in run.confirmed:
+            free.append(person)
+            continue
+        title = spec.role(person.role).title
+        view = {"reference": lead.reference, "region": region, "role": title, "offer_title": spec.title}
+        if hold(run, target=target, contact=lead.sender or lead.email, view=view, reference=lead.reference,
+                summary=f"name {person.name} as {title} for {region} in place of the lead you nominated"):
+            receipt.held.append(view)
+    return free
+
+
 async def _record(run: Run, region: str, people: list[PersonDraft]) -> list[Nomination]:
     world, row = run.world, run.row
     spec = world.campaign.nomination
     number = await run.tx.counters.next(spec.reference_prefix)
     reference = f"{spec.reference_prefix}-{number:04d}"
-    sender_council = world.councils.by_email(run.sender)
-    verified = run.admin or (sender_council is not None and sender_council.region == region)
+    verified = _verified(run, region)
     late = world.campaign.is_late(spec.key, row.received_at)
     kept: list[Nomination] = []
     for person in people:

@@ -12,10 +12,13 @@ class Receipt:
     updated: list[dict[str, Any]] = field(default_factory=list)
     incomplete: list[dict[str, Any]] = field(default_factory=list)
     nominations: list[dict[str, Any]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)  # waiting for the contact on record
 
     @property
     def kind(self) -> str:
-        return "ack" if (self.recorded or self.updated or self.nominations) else "missing"
+        if self.recorded or self.updated or self.nominations:
+            return "ack"
+        return "held" if self.held and not self.incomplete else "missing"
 
     def context(self) -> dict[str, Any]:
         return {
@@ -23,4 +26,5 @@ class Receipt:
             "updated": self.updated,
             "incomplete": self.incomplete,
             "nominations": self.nominations,
+            "held": self.held,
         }

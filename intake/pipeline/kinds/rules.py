@@ -1,5 +1,5 @@
-"""Rules the kinds share: who may change a submission, finding a reference, applying
-new values to a submission."""
+"""Rules the kinds share: who may change a submission (and who is asked to confirm a
+change when the sender may not), finding a reference, applying new values to a submission."""
 from __future__ import annotations
 
 import json
@@ -10,21 +10,76 @@ from intake.campaign import Offer
 from intake.councils import Council
 from intake.models import Nomination, Submission
 from intake.parsing import Value
-from intake.pipeline.run import Run
+from intake.replies import deadline_view
+from intake.pipeline.run import Pending, Run, World
+
+
+def speaks_for(run: Run, council: Council) -> bool:
+    """A proven address at the council's domain (or the team): what makes an entry verified."""
+    return run.admin or (run.proven and run.world.councils.owns_address(council, run.sender))
 
 
 def may_change(run: Run, council: Council, submission: Submission | None) -> bool:
-    """The team, the address that sent the submission, or an address of the council."""
-    if run.admin:
+    """The team; a proven sender at the council's domain, or the proven address that sent
+    the submission; or anyone, once the contact on record has confirmed the change."""
+    if run.admin or speaks_for(run, council):
         return True
-    if submission is not None and run.sender and submission.sender == run.sender:
+    if submission is None:
+        return False
+    if submission.reference in run.confirmed:
         return True
-    return run.world.councils.owns_address(council, run.sender)
+    return run.proven and bool(run.sender) and submission.sender == run.sender
 
 
 def may_change_submission(run: Run, submission: Submission) -> bool:
     council = run.world.councils.get(submission.council_code)
     return council is not None and may_change(run, council, submission)
+
+
+def may_see(run: Run, submission: Submission) -> bool:
+    """Whether a reply may show the submission's details (its officers' names and
+    addresses): only to whoever may change it of their own right, not on a confirmation."""
+    if run.admin:
+        return True
+    council = run.world.councils.get(submission.council_code)
+    if council is not None and speaks_for(run, council):
+        return True
+    return run.proven and bool(run.sender) and submission.sender == run.sender
+
+
+def titles_of(world: World, submission: Submission) -> dict[str, str]:
+    offer = world.campaign.offer(submission.offer)
+    return {spec.key: spec.title for spec in world.campaign.fields_for(offer)}
+
+
+def contact_of(submission: Submission) -> str | None:
+    """Who is asked to confirm a change to a submission: the contact it names."""
+    return (submission.contact_email or submission.sender or "").strip().lower() or None
+
+
+def hold(run: Run, *, target: str, contact: str | None, summary: str, view: dict[str, Any], reference: str | None = None) -> bool:
+    """Keep a change back until `contact` confirms it. False when there is nobody to ask."""
+    if not contact or "@" not in contact:
+        return False
+    run.pending.append(Pending(target=target, contact=contact, summary=summary, view=view, reference=reference))
+    return True
+
+
+def brief(world: World, submission: Submission) -> dict[str, Any]:
+    """What anyone may be told of a submission: no officer's name or address."""
+    council = world.councils.get(submission.council_code)
+    offer = world.campaign.offer(submission.offer)
+    return {
+        "reference": submission.reference,
+        "offer_title": offer.title,
+        "offer_short_title": offer.short_title,
+        "council": council.name if council else submission.council_code,
+        "region": council.region if council else "",
+        "status": submission.status,
+        "deadline": deadline_view(offer, world.campaign, world.clock()),
+        # The shape of a full view, with nothing personal: no rows, no notes.
+        "rows": [], "late": False, "verified": True, "capacity": None, "changes": [],
+    }
 
 
 async def find_reference(run: Run, reference: str) -> Submission | list[Nomination] | None:

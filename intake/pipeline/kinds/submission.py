@@ -11,7 +11,9 @@ from intake.models import IncompleteSubmission, Submission
 from intake.parsing import SubmissionDraft, Value, apply_defaults, missing_required
 from intake.pipeline.kinds import nomination
 from intake.pipeline.kinds.receipt import Receipt
-from intake.pipeline.kinds.rules import jsonable, may_change, offer_of, set_fields
+from intake.pipeline.kinds.rules import (
+    brief, contact_of, hold, jsonable, may_change, may_see, offer_of, set_fields, speaks_for,
+)
 from intake.pipeline.kinds.views import submission_context, which_offer
 from intake.pipeline.run import Run
 from intake.replies import deadline_view, errors_view, form_view
@@ -75,38 +77,76 @@ async def _keep_draft(run: Run, offer: Offer, values: dict[str, Value]) -> None:
 
 
 async def _record(run: Run, offer: Offer, council: Council, values: dict[str, Value], receipt: Receipt) -> None:
-    """A new submission, or (from someone who may change it) an update of the council's
-    active one for the same offer."""
+    """A new submission; or the update of the council's active one for the same offer,
+    from someone who may change it; or, from anyone else, that update held until the
+    contact on record confirms it. A verified sender's entry is never merged into an
+    unverified one: it replaces it."""
     now = run.now
-    allowed = may_change(run, council, None)
     existing = await run.tx.submissions.from_inbound(run.row.id, offer.key)
-    if existing is None and allowed:
-        active = await run.tx.submissions.all(council_code=council.code, offer=offer.key, status="active")
-        if active:
-            current = active[-1]
-            changes = set_fields(current, values, now)
-            if changes:
-                run.tx.audit.record(
-                    at=now, actor=run.sender, action="amended", entity="submission", entity_id=current.id,
-                    reference=current.reference, detail={"changes": changes, "via": "resubmission"},
-                    inbound_id=run.row.id,
-                )
-            receipt.updated.append(submission_context(run.world, current, now, changes))
-            return
     if existing is None:
+        active = await run.tx.submissions.all(council_code=council.code, offer=offer.key, status="active")
+        current = active[-1] if active else None
+        if current is not None and may_change(run, council, current):
+            if current.verified or not speaks_for(run, council) or current.sender == run.sender:
+                _update(run, current, values, receipt)
+                return
+            _supersede(run, current)
+        elif current is not None and (current.verified or current.sender == run.sender):
+            view = brief(run.world, current)
+            if hold(run, target=current.reference, contact=contact_of(current), view=view,
+                    summary="replace it with a new expression of interest", reference=current.reference):
+                receipt.held.append(view)
+                return
         existing = await create(run, offer, council, values)
         run.notices.append(
             f"{existing.reference}: {offer.short_title} from {council.name}"
             + (" (late)" if existing.late else "")
-            + ("" if existing.verified else " (unverified sender)")
+            + ("" if existing.verified else f" (unverified sender: {_who(run)})")
         )
     receipt.recorded.append(submission_context(run.world, existing, now, {}))
+
+
+def _update(run: Run, current: Submission, values: dict[str, Value], receipt: Receipt) -> None:
+    changes = set_fields(current, values, run.now)
+    council = run.world.councils.get(current.council_code)
+    if not current.verified and council is not None and speaks_for(run, council):
+        current.verified = True  # its sender, proven this time at the council's domain
+        run.tx.audit.record(
+            at=run.now, actor=run.sender, action="verified", entity="submission", entity_id=current.id,
+            reference=current.reference, detail={"via": "resubmission from a proven address"}, inbound_id=run.row.id,
+        )
+    if changes:
+        run.tx.audit.record(
+            at=run.now, actor=run.sender, action="amended", entity="submission", entity_id=current.id,
+            reference=current.reference, detail={"changes": changes, "via": "resubmission"},
+            inbound_id=run.row.id,
+        )
+    view = submission_context(run.world, current, run.now, changes) if may_see(run, current) else brief(run.world, current)
+    view.setdefault("changes", [])
+    receipt.updated.append(view)
+
+
+def _supersede(run: Run, unverified: Submission) -> None:
+    """The council's own, proven, entry takes the place of an unverified one."""
+    unverified.status = "superseded"
+    unverified.updated_at = run.now
+    run.tx.audit.record(
+        at=run.now, actor=run.sender, action="superseded", entity="submission", entity_id=unverified.id,
+        reference=unverified.reference, detail={"by": "an entry from the council's proven address"},
+        inbound_id=run.row.id,
+    )
+    run.notices.append(f"{unverified.reference} (unverified, from {unverified.sender}) is superseded by the council's own entry")
+
+
+def _who(run: Run) -> str:
+    proof = run.authentication.describe() if run.authentication else "not proven"
+    return f"{run.sender or 'unknown'}, {proof}"
 
 
 async def create(run: Run, offer: Offer, council: Council, values: dict[str, Value]) -> Submission:
     world, row = run.world, run.row
     number = await run.tx.counters.next(offer.reference_prefix)
-    verified = run.admin or world.councils.owns_address(council, run.sender)
+    verified = speaks_for(run, council)
     submission = await run.tx.add(
         Submission(
             reference=f"{offer.reference_prefix}-{number:04d}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from intake.confirmations import EXPIRY
 from intake.models import Submission
 from intake.parsing import FieldError, SubmissionDraft
 from intake.pipeline.run import Run, World
@@ -65,4 +66,5 @@ def common_context(run: Run) -> dict[str, Any]:
         "sender_council": council.name if council else None,
         "channel": message.channel,
         "subject": message.subject,
+        "confirm_days": EXPIRY.days,
     }

@@ -1,12 +1,13 @@
-"""The withdraw kind: "please withdraw PBR-0007". Only someone who may change the
-submission withdraws it; the reply says what was withdrawn, refused or not found."""
+"""The withdraw kind: "please withdraw PBR-0007". Someone who may change the submission
+withdraws it; from anyone else it waits for the contact on record to confirm; the reply
+says what was withdrawn, held, refused or not found."""
 from __future__ import annotations
 
 from typing import Any
 
 from intake.messages import Reply
 from intake.models import Submission
-from intake.pipeline.kinds.rules import find_reference, may_change_submission
+from intake.pipeline.kinds.rules import brief, contact_of, find_reference, hold, may_change_submission, may_see
 from intake.pipeline.kinds.views import submission_context
 from intake.pipeline.run import Run
 
@@ -15,6 +16,7 @@ async def handle(run: Run) -> None:
     assert run.parsed is not None
     now, world = run.now, run.world
     done: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     unknown: list[str] = []
     for reference in run.parsed.references:
@@ -23,7 +25,14 @@ async def handle(run: Run) -> None:
             unknown.append(reference)
             continue
         if not may_change_submission(run, found):
-            refused.append(submission_context(world, found, now, {}))
+            view = brief(world, found)
+            if found.status == "active" and hold(
+                run, target=found.reference, contact=contact_of(found), summary="withdraw it", view=view,
+                reference=found.reference,
+            ):
+                held.append(view)
+            else:
+                refused.append(view)
             continue
         if found.status != "withdrawn":
             found.status = "withdrawn"
@@ -33,6 +42,6 @@ async def handle(run: Run) -> None:
                 entity_id=found.id, reference=found.reference, inbound_id=run.row.id,
             )
             run.notices.append(f"{found.reference} withdrawn by {run.sender}")
-        done.append(submission_context(world, found, now, {}))
-    context = {"withdrawn": done, "refused": refused, "unknown": unknown}
-    run.replies.append(Reply(kind="withdrawn" if done else "refused", context=context))
+        done.append(submission_context(world, found, now, {}) if may_see(run, found) else brief(world, found))
+    context = {"withdrawn": done, "held": held, "refused": refused, "unknown": unknown}
+    run.replies.append(Reply(kind="withdrawn" if done else "held" if held else "refused", context=context))
