@@ -334,6 +334,17 @@ def awaiting(held: list[Confirmation], now: datetime, campaign: Campaign) -> lis
     ]
 
 
+def unanswered(messages: list[InboundMessage], campaign: Campaign) -> list[dict[str, Any]]:
+    """Messages since the last digest kept and processed but not answered, past a rate
+    limit (`limit_replies` says so in their detail): a flood, or a sender to call."""
+    return [
+        {"id": m.id, "sender": m.sender or "unknown sender", "subject": m.subject or "(no subject)",
+         "received": when(m.received_at, campaign)}
+        for m in messages
+        if "rate limit:" in (m.detail or "")
+    ]
+
+
 def questions(enquiries: list[Enquiry], campaign: Campaign) -> list[dict[str, Any]]:
     """Enquiries since the last digest: questions left for the team to answer."""
     return [
@@ -355,6 +366,7 @@ def attention(facts: DigestFacts, names: Names, campaign: Campaign) -> dict[str,
         "stuck": _capped(stuck(facts.unprocessed, facts.now, campaign)),
         "enquiries": _capped(questions(facts.enquiries, campaign)),
         "held": _capped(awaiting(facts.held, facts.now, campaign)),
+        "unanswered": _capped(unanswered(facts.messages, campaign)),
     }
 
 
@@ -386,7 +398,7 @@ def digest_context(
     grid = leads(campaign, councils, facts.nominations)
     chase = attention(facts, names, campaign)
     # The headline count leaves late entries out (they are listed all the same).
-    needing = sum(chase[key]["count"] for key in ("unverified", "stuck", "enquiries", "held"))
+    needing = sum(chase[key]["count"] for key in ("unverified", "stuck", "enquiries", "held", "unanswered"))
     return {
         "subject": subject_line(
             campaign, facts.now, news["submissions"]["count"] + news["nominations"]["count"], needing

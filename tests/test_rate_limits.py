@@ -1,8 +1,10 @@
 """Rate limits over real SMTP: past a sender's limit a message is still kept and
-processed, but draws no reply, and the team is told; other senders are answered."""
+processed, but draws no reply, and the team is told (in the digest); other senders are
+answered."""
 from __future__ import annotations
 
 from intake.app import create_service
+from intake.jobs.digest import send_digest
 from intake.pipeline.limits import Limit, exceeded
 from tests.mailer import message, send, settle
 
@@ -25,6 +27,10 @@ async def test_past_a_senders_limit_messages_are_processed_but_not_answered(sett
             rows = [await unit.inbound.get(i) for i in await unit.inbound.ids()]
         assert [r.status for r in rows] == ["processed"] * 4
         assert [bool(r.detail and "rate limit" in r.detail) for r in rows] == [False, False, True, False]
+        # Without Slack, the team hears of it in the digest.
+        report = await send_digest(runtime.jobs, now=clock(), dry_run=True, on_demand=True)
+        assert "Not answered: past a rate limit (1)" in report.text
+        assert f"#{rows[2].id} from jane.smith@camden.gov.uk" in report.text
     finally:
         await runtime.stop()
 
