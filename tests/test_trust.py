@@ -306,3 +306,15 @@ async def test_dns_that_does_not_answer_means_not_proven_never_a_refusal(setting
         await runtime.stop()
         dns.resolver.default_resolver = saved
         sock.close()
+
+
+@pytest.mark.parametrize("prefix", ["Automatic reply: ", "Auto: ", "[Auto-Reply] ", "Abwesenheitsnotiz: ", "Réponse automatique : "])
+async def test_an_out_of_office_reply_to_the_request_confirms_nothing(runtime, relay, prefix):
+    await _wigan(runtime)
+    await _send(runtime, message("Withdraw PBR-0001", sender="someone@gmail.com", subject="Withdraw PBR-0001"), "someone@gmail.com")
+    request = _confirm_request(relay, "priya.shah@wigan.gov.uk")
+    before = len(relay.messages)
+    ooo = message("I am away until Monday.", sender="priya.shah@wigan.gov.uk", subject=prefix + request["Subject"])
+    await _send(runtime, ooo, "priya.shah@wigan.gov.uk")
+    assert (await runtime.service.export())["submissions"][0]["status"] == "active"
+    assert len(relay.messages) == before  # and it is not answered

@@ -10,9 +10,13 @@ from email.message import Message
 
 from intake.mail.mime import content_type, header_value, raw_items
 
+# Out-of-office subjects, for clients that send them without any header saying so
+# (Outlook's "Automatic reply:" and "Auto:", German, French and Spanish Exchange).
 _AUTO_SUBJECT = re.compile(
-    r"^\s*(automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto[- ]?response|out of (?:the )?office"
-    r"(?: reply| autoreply)?)\s*:",
+    r"^\s*(?:\[\s*auto[- ]?reply\s*\]"
+    r"|(?:automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto[- ]?response|auto|abwesenheitsnotiz"
+    r"|r[ée]ponse automatique|respuesta autom[áa]tica|out of (?:the )?office(?: reply| autoreply)?)\s*:"
+    r"|out of (?:the )?office\s*$)",
     re.IGNORECASE,
 )
 _BOUNCE_SUBJECT = re.compile(
