@@ -72,7 +72,7 @@ def main() -> None:
     signed = [dkim.sign(m, b"sel", b"leeds.gov.uk", private, include_headers=[b"from", b"subject", b"date"]) + m
               for m in plain]
     stamped = ["Authentication-Results: mx.cib.test; dkim=pass header.d=leeds.gov.uk; "
-               f"dmarc=pass header.from=leeds.gov.uk\r\n".encode() + m for m in plain]
+               "dmarc=pass header.from=leeds.gov.uk\r\n".encode() + m for m in plain]
 
     def parse_headers(n: int) -> bool:
         BytesHeaderParser(policy=policy.compat32).parsebytes(plain[n])
