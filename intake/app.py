@@ -35,6 +35,7 @@ from intake.render import Renderer
 from intake.service import IntakeService, utcnow
 from intake.settings import Settings
 from intake.store import Store
+from intake.team import TeamDesk
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class Runtime:
     queue: ProcessingQueue
     clock: Callable[[], datetime]
     jobs: JobDeps
+    team: TeamDesk
     slack_poster: Dispatcher | None = None  # Slack, when a bot token is set
     smtp_server: asyncio.AbstractServer | None = None
     slack: Any = None  # bot.runner.SlackRunner, when Slack is configured
@@ -236,4 +238,5 @@ def create_service(
     return Runtime(
         settings=settings, store=store, campaign=campaign, councils=councils, renderer=renderer,
         service=service, delivery=delivery, queue=queue, clock=clock, jobs=jobs, slack_poster=slack_poster,
+        team=TeamDesk(store, service.world, on_outbound=wake),
     )

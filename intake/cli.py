@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -288,6 +289,89 @@ def schedule(
                       f"and {rt.campaign.digest.grace_hours:g} hours (digest).")
 
     _run(work, runtime)
+
+
+# --- the team's actions on entries --------------------------------------------------------
+
+
+def _act(work: Callable[[Runtime], Awaitable[Any]]) -> None:
+    """Run one team action, then send the reply it recorded for the sender."""
+    from intake.db import upgrade
+
+    async def run(rt: Runtime) -> None:
+        await upgrade(rt.store)
+        done = await work(rt)
+        if done.told:
+            await rt.deliver_now()
+        style = "green" if done.ok else "red"
+        console.print(f"[{style}]{done.message}[/{style}]" + (" The sender has been told." if done.told else ""),
+                      highlight=False)
+        if not done.ok:
+            raise typer.Exit(1)
+
+    _run(run)
+
+
+def _actor(actor: str | None) -> str:
+    return actor or os.environ.get("USER") or "the CIB team"
+
+
+@app.command()
+def verify(
+    reference: str,
+    actor: str | None = typer.Option(None, "--as", help="Who is acting (for the audit trail)."),
+) -> None:
+    """Verify an entry: the team has checked it with the council. The sender is told."""
+    _act(lambda rt: rt.team.verify(reference, actor=_actor(actor)))
+
+
+@app.command()
+def reject(
+    reference: str,
+    reason: str = typer.Option(..., "--reason", help="Why: the sender is told."),
+    actor: str | None = typer.Option(None, "--as", help="Who is acting (for the audit trail)."),
+) -> None:
+    """Reject an entry (not genuine, or not one the programme can take). The sender is told why."""
+    _act(lambda rt: rt.team.reject(reference, actor=_actor(actor), reason=reason))
+
+
+class Decision(str, Enum):
+    accept = "accept"
+    decline = "decline"
+    waitlist = "waitlist"
+
+
+@app.command()
+def decide(
+    reference: str,
+    decision: Decision,
+    note: str = typer.Option("", "--note", help="A line for the council, in the reply."),
+    actor: str | None = typer.Option(None, "--as", help="Who is acting (for the audit trail)."),
+) -> None:
+    """Accept, decline or waitlist an expression of interest. An offer's places cannot be
+    over-filled: accepting one more than its capacity is refused. The council is told."""
+    _act(lambda rt: rt.team.decide(reference, decision.value, actor=_actor(actor), note=note))
+
+
+@app.command()
+def audit(reference: str) -> None:
+    """The audit trail of one entry: what happened to it, when, and who did it."""
+    from intake.db import upgrade
+
+    async def work(rt: Runtime) -> list[Any]:
+        await upgrade(rt.store)
+        return await rt.team.audit(reference)
+
+    runtime = _runtime()
+    entries = _run(work, runtime)
+    if not entries:
+        console.print(f"Nothing is recorded for {reference.upper()}.")
+        raise typer.Exit(1)
+    table = Table("when", "who", "what", "detail", title=f"Audit trail of {reference.upper()}")
+    for entry in entries:
+        detail = "; ".join(f"{k}: {v}" for k, v in (entry.detail or {}).items() if k != "fields" and v not in ("", None))
+        table.add_row(runtime.service.when(entry.at), entry.actor or "", entry.action, detail)
+    console.print(table)
 
 
 class LeadsFormat(str, Enum):

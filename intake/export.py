@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 SUBMISSION_COLUMNS = [
     "reference", "offer", "council_code", "council", "region", "contact_name", "contact_email",
-    "channel", "received_at", "late", "verified", "status", "sender", "sender_authentication",
+    "channel", "received_at", "late", "verified", "status", "decision", "place", "sender", "sender_authentication",
 ]
 NOMINATION_COLUMNS = [
     "reference", "region", "role", "name", "council_code", "council", "email", "channel", "received_at",

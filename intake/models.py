@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -76,9 +77,23 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Place(Base):
+    """One place an offer has (the PbR pathfinder's 30): an accepted submission holds one,
+    so the database itself refuses a 31st acceptance."""
+
+    __tablename__ = "places"
+
+    offer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
 class Submission(Base):
     __tablename__ = "submissions"
-    __table_args__ = (Index("ix_submissions_offer_council", "offer", "council_code"),)
+    __table_args__ = (
+        Index("ix_submissions_offer_council", "offer", "council_code"),
+        ForeignKeyConstraint(["offer", "place"], ["places.offer", "places.slot"], name="fk_submission_place"),
+        UniqueConstraint("offer", "place", name="uq_submission_place"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
@@ -92,9 +107,14 @@ class Submission(Base):
     updated_at: Mapped[datetime]
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | superseded
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | superseded | rejected
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    # The CIB team's decision: accepted | declined | waitlisted; an accepted one of an offer
+    # with a capacity holds a place.
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None]
+    place: Mapped[int | None] = mapped_column(Integer)
 
 
 class IncompleteSubmission(Base):

@@ -49,6 +49,8 @@ def submission_record(submission: Submission, councils: CouncilRegister) -> dict
         "late": submission.late,
         "verified": submission.verified,
         "status": submission.status,
+        "decision": submission.decision or "",
+        "place": submission.place,
         "fields": submission.fields,
     }
 

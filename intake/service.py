@@ -41,8 +41,8 @@ class IntakeService:
         self.clock = clock
         self.intake_address = intake_address
         self.channels = channels or Channels()
-        world = World(campaign, councils, clock, self.channels, intake_address, rate_limits=rate_limits or {})
-        self.pipeline = Pipeline(store, world, on_outbound=on_outbound)
+        self.world = World(campaign, councils, clock, self.channels, intake_address, rate_limits=rate_limits or {})
+        self.pipeline = Pipeline(store, self.world, on_outbound=on_outbound)
 
     @property
     def arriving(self) -> bool:

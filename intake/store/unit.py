@@ -13,6 +13,7 @@ from intake.store.enquiries import EnquiryRepository
 from intake.store.inbound import InboundRepository
 from intake.store.nominations import NominationRepository
 from intake.store.outbound import OutboundRepository
+from intake.store.places import PlaceRepository
 from intake.store.submissions import SubmissionRepository
 
 Row = TypeVar("Row")
@@ -30,6 +31,7 @@ class Unit:
         self.audit = AuditRepository(session)
         self.counters = CounterRepository(session)
         self.confirmations = ConfirmationRepository(session)
+        self.places = PlaceRepository(session)
 
     async def add(self, row: Row) -> Row:
         """Add a new row of any table and flush, so it has its id."""
