@@ -78,7 +78,7 @@ async def _full(port_out: mp.Queue, stop: mp.Event, database: str | None, done_o
         scheduler_enabled=False,
     )
     runtime = create_service(settings)
-    await runtime.start(slack=False, scheduler=False)
+    await runtime.start(slack=False, scheduler=False, http=False)
     port_out.put(runtime.smtp_port)
     while not stop.is_set():
         await asyncio.sleep(0.05)

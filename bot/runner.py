@@ -3,8 +3,8 @@
 `start_slack` is called by `intake.app.Runtime.start`:
   - no SLACK_BOT_TOKEN (or neither a signing secret nor an app token): no Slack, one log line;
   - SLACK_APP_TOKEN set: Socket Mode (no public URL needed);
-  - otherwise HTTP: aiohttp on CIB_HTTP_HOST:CIB_HTTP_PORT with POST /slack/events (events,
-    commands, interactivity and options all on the one URL) and GET /healthz.
+  - otherwise HTTP: POST /slack/events (events, commands, interactivity and options all on
+    the one URL), added to the service's HTTP server on CIB_HTTP_HOST:CIB_HTTP_PORT.
 Web API calls go to CIB_SLACK_API_URL and are retried on 429 after Retry-After.
 """
 from __future__ import annotations
@@ -95,18 +95,23 @@ class SlackRunner:
         log.info("Slack stopped")
 
 
-def http_app(bot: SlackBot) -> web.Application:
+def add_routes(app: web.Application, bot: SlackBot) -> None:
     async def events(request: web.Request) -> web.Response:
         # From arrival to ack, background work steps aside (see Background.after_acks).
         with bot.background.acking():
             bolt_request = await to_bolt_request(request)
             return await to_aiohttp_response(await bot.app.async_dispatch(bolt_request))
 
+    app.router.add_post(EVENTS_PATH, events)
+
+
+def http_app(bot: SlackBot) -> web.Application:
+    """The Slack endpoint on a server of its own (benchmarks; the service shares one)."""
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "pending": len(bot.background)})
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
-    app.router.add_post(EVENTS_PATH, events)
+    add_routes(app, bot)
     app.router.add_get(HEALTH_PATH, health)
     return app
 
@@ -117,6 +122,7 @@ async def start_slack(
     *,
     renderer: Renderer | None = None,
     poster: Any = None,
+    http: web.Application | None = None,
 ) -> SlackRunner | None:
     """`poster`: the outbox's Slack dispatcher, whose carrier (`bot.posting`) the bot
     shares its directory with; the bot posts through it what the core records."""
@@ -143,6 +149,10 @@ async def start_slack(
             runner.socket = AsyncSocketModeHandler(bot.app, settings.slack_app_token, web_client=client)
             await runner.socket.connect_async()
             log.info("Slack connected in Socket Mode")
+        elif http is not None:
+            # The service's HTTP server (intake.app) serves it; host and port are set there.
+            add_routes(http, bot)
+            log.info("Slack events at %s", EVENTS_PATH)
         else:
             runner.http = web.AppRunner(http_app(bot), access_log=None, shutdown_timeout=5.0)
             await runner.http.setup()

@@ -13,6 +13,8 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
+from aiohttp import web
+
 from bot.composer import SlackReplies
 from bot.posting import SlackCarrier
 from bot.reading import read_slack_row, slack_authentication
@@ -36,6 +38,8 @@ from intake.service import IntakeService, utcnow
 from intake.settings import Settings
 from intake.store import Store
 from intake.team import TeamDesk
+from workspace.app import mount as mount_workspace
+from workspace.deps import Deps as WorkspaceDeps
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,9 @@ class Runtime:
     slack_poster: Dispatcher | None = None  # Slack, when a bot token is set
     smtp_server: asyncio.AbstractServer | None = None
     slack: Any = None  # bot.runner.SlackRunner, when Slack is configured
+    workspace: WorkspaceDeps | None = None  # the team's pages under /team/
+    http: web.AppRunner | None = None  # the HTTP server: the workspace, the Slack endpoint, /healthz
+    http_port: int | None = None
     scheduler: Scheduler | None = None
     _started: list[str] = field(default_factory=list)
 
@@ -96,7 +103,9 @@ class Runtime:
             counts.append(sent)
         return counts[0], counts[1]
 
-    async def start(self, *, smtp: bool = True, slack: bool = True, scheduler: bool = True) -> None:
+    async def start(
+        self, *, smtp: bool = True, slack: bool = True, scheduler: bool = True, http: bool = True
+    ) -> None:
         await upgrade(self.store)
         # Pay the one-off costs (compiling templates, loading the bank holidays) before
         # the first message, not while a burst of them is arriving.
@@ -111,17 +120,42 @@ class Runtime:
                 self.queue.put(inbound_id)
         if smtp:
             await self._start_smtp()
+        root = web.Application(client_max_size=4 * 1024 * 1024)
         if slack:
             from bot.runner import start_slack
 
             self.slack = await start_slack(
-                self.service, self.settings, renderer=self.renderer, poster=self.slack_poster
+                self.service, self.settings, renderer=self.renderer, poster=self.slack_poster, http=root
             )
+        if http or (self.slack is not None and self.slack.mode == "http"):
+            await self._start_http(root, workspace=http)
         if scheduler and self.settings.scheduler_enabled:
             self.scheduler = await start_scheduler(self.jobs)
         # Everything built so far lives as long as the process: keep the garbage
         # collector from walking it again on every full collection (long pauses).
         gc.freeze()
+
+    async def _start_http(self, root: web.Application, *, workspace: bool) -> None:
+        """One HTTP server for the team's workspace (/team/) and, in Slack's HTTP mode,
+        the Slack endpoint (/slack/events)."""
+        async def health(request: web.Request) -> web.Response:
+            pending = len(self.slack.background) if self.slack is not None else 0
+            return web.json_response({"ok": True, "pending": pending})
+
+        root.router.add_get("/healthz", health)
+        if workspace and self.workspace is not None:
+            mount_workspace(root, self.workspace, self.settings.templates_dir)
+        self.http = web.AppRunner(root, access_log=None, shutdown_timeout=5.0)
+        await self.http.setup()
+        site = web.TCPSite(self.http, self.settings.http_host, self.settings.http_port)
+        await site.start()
+        self.http_port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        if self.slack is not None and self.slack.mode == "http":
+            self.slack.host, self.slack.port = self.settings.http_host, self.http_port
+        if self.workspace is not None and not self.settings.web_url:
+            self.workspace.base_url = f"http://{self.settings.http_host}:{self.http_port}"
+        log.info("HTTP listening on http://%s:%s (the team's workspace at /team/)", self.settings.http_host,
+                 self.http_port)
 
     async def _start_smtp(self) -> None:
         settings = self.settings
@@ -144,6 +178,10 @@ class Runtime:
         if self.smtp_server is not None:
             self.smtp_server.close()
             await self.smtp_server.wait_closed()
+        if self.http is not None:
+            # Closes the port; requests being handled (and acked) finish first.
+            await self.http.cleanup()
+            self.http = None
         if self.slack is not None:
             await self.slack.stop()
         if self.scheduler is not None:
@@ -235,8 +273,14 @@ def create_service(
         store=store, campaign=campaign, councils=councils, renderer=renderer, settings=settings, clock=clock,
         intake_address=intake_address, composers=channels.composers, wake=wake,
     )
+    team = TeamDesk(store, service.world, on_outbound=wake)
+    workspace = WorkspaceDeps(
+        service=service, team=team, renderer=renderer, mail=channels.composers["email"],
+        team_emails=frozenset(address.lower() for address in settings.team_emails),
+        base_url=settings.web_url or f"http://{settings.http_host}:{settings.http_port}", wake=wake,
+    )
     return Runtime(
         settings=settings, store=store, campaign=campaign, councils=councils, renderer=renderer,
         service=service, delivery=delivery, queue=queue, clock=clock, jobs=jobs, slack_poster=slack_poster,
-        team=TeamDesk(store, service.world, on_outbound=wake),
+        team=team, workspace=workspace,
     )

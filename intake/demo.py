@@ -75,7 +75,7 @@ async def run_demo(console: Console) -> None:
             authserv_id=[BORDER],
         )
         runtime = create_service(settings)
-        await runtime.start(slack=False, scheduler=False)
+        await runtime.start(slack=False, scheduler=False, http=False)
         console.print(f"Service listening for {INTAKE} on 127.0.0.1:{runtime.smtp_port} (database {tmp})")
         try:
             for sender, subject, body in EMAILS:

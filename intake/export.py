@@ -81,6 +81,37 @@ def to_xlsx(data: dict[str, list[dict[str, Any]]]) -> bytes:
     return out.getvalue()
 
 
+DECISION_COLUMNS = [
+    "reference", "offer", "council_code", "council", "region", "contact_name", "contact_email", "verified",
+    "late", "status", "decision", "place", "received_at",
+]
+
+
+def decision_rows(data: dict[str, list[dict[str, Any]]]) -> tuple[list[str], list[list[Any]]]:
+    """The team's decisions on the expressions of interest still in play, by offer."""
+    active = sorted((s for s in data["submissions"] if s["status"] == "active"),
+                    key=lambda s: (s["offer"], s.get("place") or 10**6, s["reference"]))
+    return DECISION_COLUMNS, [[_cell(s.get(c)) for c in DECISION_COLUMNS] for s in active]
+
+
+def table_csv(header: list[str], rows: list[list[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([csv_safe(cell) for cell in row] for row in rows)
+    return out.getvalue()
+
+
+def table_xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    _fill(sheet, header, rows)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def _fill(sheet: Worksheet, header: list[str], rows: list[list[Any]]) -> None:
     """A header row kept in view with a filter on it, then the rows: text as text, times
     as London date cells."""

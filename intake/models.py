@@ -165,6 +165,10 @@ class Enquiry(Base):
     text: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    # The team's handling: answered (the answer sent to the sender) or marked handled.
+    handled_at: Mapped[datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(String(320))
+    answer: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboundMessage(Base):
@@ -225,3 +229,30 @@ class AuditEntry(Base):
     reference: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+
+
+class SignInLink(Base):
+    """A one-time sign-in link emailed to a team address: only its hash is kept, so the
+    table cannot be read back into working links."""
+
+    __tablename__ = "team_sign_in_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class TeamSession(Base):
+    """A signed-in team member's session (the cookie holds the token; we keep its hash)."""
+
+    __tablename__ = "team_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     http_host: str = "127.0.0.1"
     http_port: int = 3000
+    # The address the team's workspace is reached at (links in sign-in emails; cookies are
+    # Secure when it is https://). Default: http://CIB_HTTP_HOST:CIB_HTTP_PORT.
+    web_url: str | None = None
 
     # Scheduler
     scheduler_enabled: bool = True

@@ -164,6 +164,8 @@ def settings_factory(database_url: str, tmp_path: Path, relay: Relay) -> Callabl
             database_url=database_url,
             smtp_host="127.0.0.1",
             smtp_port=0,
+            http_host="127.0.0.1",
+            http_port=0,
             relay_host="127.0.0.1",
             relay_port=relay.port,
             outbox_dir=tmp_path / "outbox",

@@ -179,9 +179,10 @@ def test_a_broken_context_still_answers():
 
 def test_every_slack_template_has_a_known_context_or_is_a_reply_kind():
     names = {p.name.removesuffix(".json.j2") for p in (PROJECT_ROOT / "templates" / "slack").glob("*.json.j2")}
-    # Confirmation requests, and the answers to replies carrying their tokens, are email only.
+    # Confirmation requests, the answers to replies carrying their tokens, and the team's
+    # sign-in links are email only.
     reply_kinds = {p.name.removesuffix(".txt.j2") for p in (PROJECT_ROOT / "templates" / "email").glob("*.txt.j2")
-                   if not p.name.startswith(("_", "confirm")) and "subject" not in p.name}
+                   if not p.name.startswith(("_", "confirm", "sign_in")) and "subject" not in p.name}
     assert reply_kinds <= names, f"no Slack template for {reply_kinds - names}"
 
 

@@ -13,6 +13,9 @@ class EnquiryRepository(Repository):
     async def from_inbound(self, inbound_id: int) -> Enquiry | None:
         return await self.session.scalar(select(Enquiry).where(Enquiry.inbound_id == inbound_id))
 
+    async def get(self, enquiry_id: int) -> Enquiry | None:
+        return await self.session.get(Enquiry, enquiry_id)
+
     async def all(self, *, since: datetime | None = None) -> list[Enquiry]:
         query = select(Enquiry).order_by(Enquiry.id)
         if since:

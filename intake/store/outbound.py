@@ -46,6 +46,18 @@ class OutboundRepository(Repository):
         query = select(OutboundMessage).where(OutboundMessage.id.in_(list(outbound_ids))).order_by(OutboundMessage.id)
         return list(await self.session.scalars(query))
 
+    async def for_inbound(self, inbound_ids: Sequence[int]) -> list[OutboundMessage]:
+        """What we sent in answer to these messages, oldest first."""
+        if not inbound_ids:
+            return []
+        query = select(OutboundMessage).where(OutboundMessage.inbound_id.in_(list(inbound_ids)))
+        return list(await self.session.scalars(query.order_by(OutboundMessage.id)))
+
+    async def failed(self) -> list[OutboundMessage]:
+        """Sends that gave up (a permanent refusal, or retries exhausted)."""
+        query = select(OutboundMessage).where(OutboundMessage.status == "failed")
+        return list(await self.session.scalars(query.order_by(OutboundMessage.id)))
+
     async def all(self, *, kind: str | None = None, channel: str | None = None) -> list[OutboundMessage]:
         query = select(OutboundMessage).order_by(OutboundMessage.id)
         if kind:

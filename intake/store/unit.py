@@ -5,6 +5,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake.store.access import AccessRepository
 from intake.store.audit import AuditRepository
 from intake.store.confirmations import ConfirmationRepository
 from intake.store.counters import CounterRepository
@@ -32,6 +33,7 @@ class Unit:
         self.counters = CounterRepository(session)
         self.confirmations = ConfirmationRepository(session)
         self.places = PlaceRepository(session)
+        self.access = AccessRepository(session)
 
     async def add(self, row: Row) -> Row:
         """Add a new row of any table and flush, so it has its id."""

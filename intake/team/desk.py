@@ -52,6 +52,45 @@ class TeamDesk:
         except IntegrityError:  # another decision took the same place at the same moment
             return Done(False, f"{reference.upper()}: that place was taken meanwhile; nothing changed. Try again.")
 
+    async def answer(self, enquiry_id: int, text: str, *, actor: str) -> Done:
+        """Answer an enquiry: the answer goes to the sender by the channel they wrote by."""
+        if not text.strip():
+            return Done(False, "Write the answer first.")
+        async with self.store.unit() as unit:
+            enquiry = await unit.enquiries.get(enquiry_id)
+            if enquiry is None:
+                return Done(False, "No such enquiry.")
+            if enquiry.handled_at is not None:
+                return Done(False, f"That enquiry was already {'answered' if enquiry.answer else 'handled'}"
+                                   f" by {enquiry.handled_by}; nothing was sent.")
+            enquiry.handled_at, enquiry.handled_by, enquiry.answer = self.world.clock(), actor, text.strip()
+            unit.audit.record(
+                at=self.world.clock(), actor=actor, action="answered", entity="enquiry", entity_id=enquiry.id,
+                detail={"by": "the CIB team", "answer": text.strip()}, inbound_id=enquiry.inbound_id,
+            )
+            context = {"answer": text.strip(), "asked": _gist(enquiry.text)}
+            told = await tell(unit, self.world, enquiry.inbound_id, "answer", context, key=f"team:answer:{enquiry.id}")
+        if told is not None and self.on_outbound:
+            self.on_outbound({enquiry.channel})
+        if told is None:
+            return Done(True, "Recorded as answered, but the sender cannot be written to (no address).")
+        return Done(True, "The answer is on its way to the sender.", True)
+
+    async def handled(self, enquiry_id: int, *, actor: str) -> Done:
+        """Mark an enquiry handled without a reply from here (answered by phone, say)."""
+        async with self.store.unit() as unit:
+            enquiry = await unit.enquiries.get(enquiry_id)
+            if enquiry is None:
+                return Done(False, "No such enquiry.")
+            if enquiry.handled_at is not None:
+                return Done(True, "That enquiry was already handled; nothing changed.")
+            enquiry.handled_at, enquiry.handled_by = self.world.clock(), actor
+            unit.audit.record(
+                at=self.world.clock(), actor=actor, action="handled", entity="enquiry", entity_id=enquiry.id,
+                detail={"by": "the CIB team"}, inbound_id=enquiry.inbound_id,
+            )
+        return Done(True, "Marked as handled.")
+
     async def audit(self, reference: str) -> list[AuditEntry]:
         async with self.store.reader() as unit:
             return await unit.audit.trail(reference)
@@ -151,6 +190,12 @@ class TeamDesk:
             return {"reference": found.reference, "what": offer.title, "council": council.name if council else ""}
         spec = self.world.campaign.nomination
         return {"reference": _reference(found), "what": f"{spec.title}, {found[0].region}", "council": ""}
+
+
+def _gist(text: str, limit: int = 120) -> str:
+    """The start of what was asked, on one line, to remind the sender which message."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _all(found: Submission | list[Nomination]) -> list[Any]:

@@ -1,0 +1,69 @@
+"""The team's actions from the pages: each POST runs one `TeamDesk` action as the
+signed-in member (so the audit trail names them), then goes back to the page it came
+from with what happened, in words, shown once."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import web
+
+from intake.models import TeamSession
+from intake.team.desk import Done
+from workspace.access import safe_next
+from workspace.view import DEPS, FLASH_COOKIE, SESSION
+
+
+def _back(request: web.Request, done: Done, fallback: str) -> web.HTTPSeeOther:
+    deps = request.app[DEPS]
+    response = web.HTTPSeeOther(safe_next(request.query.get("back", "")) if request.query.get("back") else fallback)
+    said = ("ok:" if done.ok else "error:") + done.message + (" The sender has been told." if done.told else "")
+    response.set_cookie(FLASH_COOKIE, quote(said[:600]), path="/team/", httponly=True, samesite="Lax",
+                        secure=deps.secure, max_age=60)
+    return response
+
+
+def _actor(request: web.Request) -> str:
+    session: TeamSession = request[SESSION]
+    return session.email
+
+
+async def verify(request: web.Request) -> web.StreamResponse:
+    reference = request.match_info["reference"]
+    done = await request.app[DEPS].team.verify(reference, actor=_actor(request))
+    raise _back(request, done, f"/team/entries/{quote(reference.upper())}")
+
+
+async def reject(request: web.Request) -> web.StreamResponse:
+    reference = request.match_info["reference"]
+    form = await request.post()
+    done = await request.app[DEPS].team.reject(reference, actor=_actor(request), reason=str(form.get("reason", "")))
+    raise _back(request, done, f"/team/entries/{quote(reference.upper())}")
+
+
+async def decide(request: web.Request) -> web.StreamResponse:
+    reference = request.match_info["reference"]
+    form = await request.post()
+    done = await request.app[DEPS].team.decide(
+        reference, str(form.get("decision", "")), actor=_actor(request), note=str(form.get("note", ""))
+    )
+    raise _back(request, done, f"/team/entries/{quote(reference.upper())}")
+
+
+async def answer(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    done = await request.app[DEPS].team.answer(
+        _id(request), str(form.get("answer", "")), actor=_actor(request)
+    )
+    raise _back(request, done, "/team/needs#enquiries")
+
+
+async def handled(request: web.Request) -> web.StreamResponse:
+    done = await request.app[DEPS].team.handled(_id(request), actor=_actor(request))
+    raise _back(request, done, "/team/needs#enquiries")
+
+
+def _id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None

@@ -1,0 +1,64 @@
+"""The workspace as an aiohttp application, mounted at /team/ on the service's HTTP
+server (`intake.app`), next to the Slack endpoint when there is one."""
+from __future__ import annotations
+
+from pathlib import Path
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from workspace import access, actions, downloads, pages
+from workspace.deps import Deps
+from workspace.view import DEPS, FLASH_COOKIE
+
+STATIC = Path(__file__).parent / "static"
+
+
+@web.middleware
+async def _said_once(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    """What an action did is shown on the next page, then forgotten."""
+    response = await handler(request)
+    if request.method == "GET" and FLASH_COOKIE in request.cookies:
+        response.del_cookie(FLASH_COOKIE, path="/team/")
+    return response
+
+
+def team_app(deps: Deps, templates_dir: Path) -> web.Application:
+    app = web.Application(middlewares=[access.headers, access.signed_in, _said_once])
+    app[DEPS] = deps
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(Path(templates_dir) / "web")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    app.router.add_get("/", pages.overview)
+    app.router.add_get("/sign-in", access.sign_in_form)
+    app.router.add_post("/sign-in", access.send_link)
+    app.router.add_get("/sign-in/{token}", access.link_page)
+    app.router.add_post("/sign-in/{token}", access.use_link)
+    app.router.add_post("/sign-out", access.sign_out)
+    app.router.add_get("/entries", pages.entries)
+    app.router.add_get("/entries/{reference}", pages.entry)
+    app.router.add_post("/entries/{reference}/verify", actions.verify)
+    app.router.add_post("/entries/{reference}/reject", actions.reject)
+    app.router.add_post("/entries/{reference}/decide", actions.decide)
+    app.router.add_get("/needs", pages.needs)
+    app.router.add_post("/enquiries/{id}/answer", actions.answer)
+    app.router.add_post("/enquiries/{id}/handled", actions.handled)
+    app.router.add_get("/appendix-a", pages.appendix)
+    app.router.add_get("/appendix-a.{fmt}", downloads.appendix)
+    app.router.add_get("/decisions.{fmt}", downloads.decisions)
+    app.router.add_static("/static/", STATIC)
+    return app
+
+
+def mount(root: web.Application, deps: Deps, templates_dir: Path) -> None:
+    async def to_workspace(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("/team/")
+
+    root.router.add_get("/team", to_workspace)
+    root.router.add_get("/", to_workspace)
+    root.add_subapp("/team/", team_app(deps, templates_dir))

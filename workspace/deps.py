@@ -1,0 +1,35 @@
+"""What the workspace's pages and actions need from the running service."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from intake.outbox.channels import Composer
+from intake.render import Renderer
+from intake.service import IntakeService
+from intake.team import TeamDesk
+from workspace.limits import Attempts
+
+
+@dataclass
+class Deps:
+    service: IntakeService
+    team: TeamDesk
+    renderer: Renderer  # the emails' renderer (the sign-in link)
+    mail: Composer  # the email channel's composer: the sign-in link goes by email
+    team_emails: frozenset[str]
+    base_url: str  # where the links in emails point, e.g. https://intake.example.org
+    wake: Callable[[set[str]], None] | None = None
+    session_hours: float = 12.0
+    link_minutes: float = 15.0
+    attempts: Attempts = field(default_factory=Attempts)
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.service.clock
+
+    @property
+    def secure(self) -> bool:
+        """Cookies are Secure when the service is reached over HTTPS."""
+        return self.base_url.lower().startswith("https://")

@@ -1,0 +1,52 @@
+"""The workspace's pages: the overview, the entries and one entry, what needs a person,
+Appendix A. Each reads through `intake.team.board` and renders a template."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from intake.councils import REGIONS
+from intake.leads import appendix_a
+from intake.team import board
+from workspace.messages import shown
+from workspace.view import DEPS, render
+
+
+async def overview(request: web.Request) -> web.StreamResponse:
+    deps = request.app[DEPS]
+    facts = await board.overview(deps.service, deps.clock())
+    return render(request, "overview.html.j2", {**facts, "title": "Overview", "page": "overview"})
+
+
+async def entries(request: web.Request) -> web.StreamResponse:
+    deps = request.app[DEPS]
+    chosen = {key: request.query.get(key, "") for key in board.FILTERS}
+    rows = await board.entries(deps.service)
+    return render(request, "entries.html.j2", {
+        "title": "Submissions and nominations", "page": "entries", "rows": board.matching(rows, chosen),
+        "total": len(rows), "chosen": chosen, "offers": deps.service.campaign.offers, "regions": REGIONS,
+    })
+
+
+async def entry(request: web.Request) -> web.StreamResponse:
+    deps = request.app[DEPS]
+    view = await board.entry(deps.service, request.match_info["reference"])
+    if view is None:
+        context = {"title": "Not found", "reference": request.match_info["reference"][:40]}
+        return render(request, "not_found.html.j2", context, status=404)
+    offer = deps.service.campaign.offer(view.records[0]["offer"]) if view.kind == "submission" else None
+    return render(request, "entry.html.j2", {
+        "title": view.reference, "page": "entries", "view": view, "record": view.records[0],
+        "messages": [shown(row, deps.service) for row in view.messages], "offer": offer, "when": deps.service.when,
+    })
+
+
+async def needs(request: web.Request) -> web.StreamResponse:
+    deps = request.app[DEPS]
+    waiting = await board.needs(deps.service, deps.clock())
+    return render(request, "needs.html.j2", {"title": "Needs a person", "page": "needs", "needs": waiting})
+
+
+async def appendix(request: web.Request) -> web.StreamResponse:
+    deps = request.app[DEPS]
+    rows = await appendix_a(deps.service)
+    return render(request, "appendix.html.j2", {"title": "Appendix A: regional leads", "page": "appendix", "rows": rows})
