@@ -37,7 +37,7 @@ from intake.render import Renderer
 from intake.service import IntakeService, utcnow
 from intake.settings import Settings
 from intake.store import Store
-from intake.team import TeamDesk
+from intake.team import TeamDesk, Triage
 from workspace.app import mount as mount_workspace
 from workspace.deps import Deps as WorkspaceDeps
 
@@ -69,6 +69,7 @@ class Runtime:
     clock: Callable[[], datetime]
     jobs: JobDeps
     team: TeamDesk
+    triage: Triage
     slack_poster: Dispatcher | None = None  # Slack, when a bot token is set
     smtp_server: asyncio.AbstractServer | None = None
     slack: Any = None  # bot.runner.SlackRunner, when Slack is configured
@@ -274,13 +275,15 @@ def create_service(
         intake_address=intake_address, composers=channels.composers, wake=wake,
     )
     team = TeamDesk(store, service.world, on_outbound=wake)
+    triage = Triage(store, service.world, reprocess=lambda inbound_id: service.process(inbound_id, again=True),
+                    on_outbound=wake)
     workspace = WorkspaceDeps(
-        service=service, team=team, renderer=renderer, mail=channels.composers["email"],
+        service=service, team=team, triage=triage, renderer=renderer, mail=channels.composers["email"],
         team_emails=frozenset(address.lower() for address in settings.team_emails),
         base_url=settings.web_url or f"http://{settings.http_host}:{settings.http_port}", wake=wake,
     )
     return Runtime(
         settings=settings, store=store, campaign=campaign, councils=councils, renderer=renderer,
         service=service, delivery=delivery, queue=queue, clock=clock, jobs=jobs, slack_poster=slack_poster,
-        team=team, workspace=workspace,
+        team=team, triage=triage, workspace=workspace,
     )

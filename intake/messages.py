@@ -151,6 +151,7 @@ class Message:
     quiet: bool = False  # never answered (a bot the channel found out about late)
     meta: dict[str, Any] = field(default_factory=dict)  # the channel's own (where to answer)
     confirms: str | None = None  # the confirmation token it carries (see intake/confirmations.py)
+    bounced: tuple[str, ...] = ()  # a bounce of our mail: the addresses it did not reach
 
 
 @dataclass(frozen=True)

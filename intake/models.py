@@ -106,6 +106,7 @@ class Submission(Base):
     received_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     late: Mapped[bool] = mapped_column(Boolean, default=False)
+    late_accepted: Mapped[bool] = mapped_column(Boolean, default=False)  # the team took it although late
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | superseded | rejected
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -151,6 +152,7 @@ class Nomination(Base):
     channel: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime]
     late: Mapped[bool] = mapped_column(Boolean, default=False)
+    late_accepted: Mapped[bool] = mapped_column(Boolean, default=False)  # the team took it although late
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
     current: Mapped[bool] = mapped_column(Boolean, default=True)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
@@ -256,3 +258,15 @@ class TeamSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class UnreachableAddress(Base):
+    """An address the team has noted cannot be reached (our mail to it bounces): nothing
+    scheduled is sent to it; the team calls instead."""
+
+    __tablename__ = "unreachable_addresses"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    noted_at: Mapped[datetime]
+    noted_by: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text, default="")

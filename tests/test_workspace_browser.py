@@ -57,8 +57,12 @@ def _heading(driver: object, text: str) -> None:
     WebDriverWait(driver, 15).until(shown.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
 
 
-def _said(driver: object) -> str:
-    """Wait for the page an action leads to, and read what it says it did."""
+def _press(driver: object, button: object) -> str:
+    """Press a form's button; wait for the page the action leads to, and read what it
+    says it did."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, 15).until(shown.staleness_of(page))
     return WebDriverWait(driver, 15).until(shown.presence_of_element_located((By.CLASS_NAME, "banner"))).text
 
 
@@ -108,16 +112,16 @@ async def test_a_team_member_signs_in_verifies_answers_and_decides(runtime, rela
         _heading(driver, "Needs a person")
         _shot(driver, shots, "needs-a-person")
         row = driver.find_element(By.XPATH, f"//section[@id='unverified']//tr[td/a[text()='{unverified}']]")
-        row.find_element(By.XPATH, ".//button[starts-with(normalize-space(), 'Verify')]").click()
-        assert f"{unverified} is verified. The sender has been told." in _said(driver)
+        said = _press(driver, row.find_element(By.XPATH, ".//button[starts-with(normalize-space(), 'Verify')]"))
+        assert f"{unverified} is verified. The sender has been told." in said
 
     await step(verify)
 
     def answer() -> None:
         box = driver.find_element(By.XPATH, "//section[@id='enquiries']//textarea")
         box.send_keys("Any registered site offering early childhood services counts.")
-        driver.find_element(By.XPATH, "//button[normalize-space()='Send the answer']").click()
-        assert "The answer is on its way to the sender." in _said(driver)
+        said = _press(driver, driver.find_element(By.XPATH, "//button[normalize-space()='Send the answer']"))
+        assert "The answer is on its way to the sender." in said
 
     await step(answer)
 
@@ -130,8 +134,8 @@ async def test_a_team_member_signs_in_verifies_answers_and_decides(runtime, rela
         driver.find_element(By.CSS_SELECTOR, "label[for='decision-accept']").click()
         driver.find_element(By.ID, "note").send_keys("Welcome to the pathfinder.")
         _shot(driver, shots, "entry")
-        driver.find_element(By.XPATH, "//button[starts-with(normalize-space(), 'Save the decision')]").click()
-        assert f"{wigan} is accepted (place 1 of 30)" in _said(driver)
+        said = _press(driver, driver.find_element(By.XPATH, "//button[starts-with(normalize-space(), 'Save the decision')]"))
+        assert f"{wigan} is accepted (place 1 of 30)" in said
         driver.find_element(By.LINK_TEXT, "Overview").click()
         _heading(driver, "Overview")
         assert "1 of 30 places accepted" in driver.find_element(By.ID, "main").text

@@ -67,3 +67,50 @@ def _id(request: web.Request) -> int:
         return int(request.match_info["id"])
     except ValueError:
         raise web.HTTPNotFound() from None
+
+
+async def run_again(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    done = await request.app[DEPS].triage.run_again(
+        _id(request), actor=_actor(request), council=str(form.get("council", "")), offer=str(form.get("offer", ""))
+    )
+    raise _back(request, done, "/team/needs#stuck")
+
+
+async def close_message(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    done = await request.app[DEPS].triage.close_message(_id(request), actor=_actor(request),
+                                                        note=str(form.get("note", "")))
+    raise _back(request, done, "/team/needs#stuck")
+
+
+async def close_draft(request: web.Request) -> web.StreamResponse:
+    done = await request.app[DEPS].triage.close_draft(_id(request), actor=_actor(request))
+    raise _back(request, done, "/team/needs#drafts")
+
+
+async def accept_late(request: web.Request) -> web.StreamResponse:
+    reference = request.match_info["reference"]
+    done = await request.app[DEPS].triage.accept_late(reference, actor=_actor(request))
+    raise _back(request, done, "/team/needs#late")
+
+
+async def send_again(request: web.Request) -> web.StreamResponse:
+    done = await request.app[DEPS].triage.send_again(_id(request), actor=_actor(request))
+    raise _back(request, done, "/team/needs#failed")
+
+
+async def unreachable(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    done = await request.app[DEPS].triage.unreachable(
+        str(form.get("address", "")), actor=_actor(request), reason=str(form.get("reason", "")),
+        outbound_id=_number(form.get("outbound_id")), inbound_id=_number(form.get("inbound_id")),
+    )
+    raise _back(request, done, "/team/needs#failed")
+
+
+def _number(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None

@@ -8,7 +8,7 @@ from datetime import datetime
 from intake.outbox.channels import Composer
 from intake.render import Renderer
 from intake.service import IntakeService
-from intake.team import TeamDesk
+from intake.team import TeamDesk, Triage
 from workspace.limits import Attempts
 
 
@@ -16,6 +16,7 @@ from workspace.limits import Attempts
 class Deps:
     service: IntakeService
     team: TeamDesk
+    triage: Triage
     renderer: Renderer  # the emails' renderer (the sign-in link)
     mail: Composer  # the email channel's composer: the sign-in link goes by email
     team_emails: frozenset[str]

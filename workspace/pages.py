@@ -43,7 +43,10 @@ async def entry(request: web.Request) -> web.StreamResponse:
 async def needs(request: web.Request) -> web.StreamResponse:
     deps = request.app[DEPS]
     waiting = await board.needs(deps.service, deps.clock())
-    return render(request, "needs.html.j2", {"title": "Needs a person", "page": "needs", "needs": waiting})
+    return render(request, "needs.html.j2", {
+        "title": "Needs a person", "page": "needs", "needs": waiting, "offers": deps.service.campaign.offers,
+        "councils": sorted(deps.service.councils.councils, key=lambda c: c.name),
+    })
 
 
 async def appendix(request: web.Request) -> web.StreamResponse:

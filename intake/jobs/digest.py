@@ -62,7 +62,8 @@ async def read_facts(store: Store, now: datetime, *, since: datetime | None = No
         nominations=[n for n in nominations if n.received_at <= now],
         messages=[m for m in messages if m.received_at <= now],
         unprocessed=[m for m in unprocessed if m.received_at <= now],
-        enquiries=[e for e in enquiries if e.received_at <= now],
+        # A question the team has answered or handled is no longer one to chase.
+        enquiries=[e for e in enquiries if e.received_at <= now and e.handled_at is None],
         senders=senders,
         held=[c for c in held if c.created_at <= now],
     )

@@ -63,11 +63,15 @@ async def _send_slot(
         slot, pending, councils=councils, contacts=deps.contacts(), senders=facts.senders,
         nominations=facts.nominations, team_channel=deps.settings.team_slack_channel,
     )
+    async with deps.store.reader() as unit:
+        already = await unit.outbound.keys(f"{plan.KIND}:{slot.key}:")
+        blocked = await unit.unreachable.addresses()
+    # Addresses the team noted as unreachable (our mail bounces): they are called instead.
+    unreachable += [f"{r.recipient} (noted as unreachable)" for r in reminders if r.recipient.lower() in blocked]
+    reminders = [r for r in reminders if r.recipient.lower() not in blocked]
     for name in unreachable:
         log.info("reminder %s: no address known for %s", slot.key, name)
     report.unreachable += unreachable
-    async with deps.store.reader() as unit:
-        already = await unit.outbound.keys(f"{plan.KIND}:{slot.key}:")
     targets = {key: plan.target_view(campaign, councils, key, now) for key in slot.targets}
     received = facts.received_by()
     rows: list[tuple[OutboundMessage, Planned]] = []

@@ -26,6 +26,9 @@ _BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _MACHINE_SENDER = re.compile(r"^(mailer-daemon|postmaster)@", re.IGNORECASE)
+_RECIPIENT = re.compile(r"^(?:final|original)-recipient:\s*(?:rfc822\s*;)?\s*<?([^\s<>;]+@[^\s<>;]+)>?",
+                        re.IGNORECASE | re.MULTILINE)
+_ACTION = re.compile(r"^action:\s*(\w+)", re.IGNORECASE | re.MULTILINE)
 
 
 def automatic_reason(
@@ -62,3 +65,23 @@ def automatic_reason(
     if "x-failed-recipients" in names or _BOUNCE_SUBJECT.match(subject):
         return "delivery status notification"
     return None
+
+
+def bounced_recipients(message: Message) -> tuple[str, ...]:
+    """The addresses a bounce says our mail could not reach: the failed recipients of its
+    delivery-status report (RFC 3464), else its X-Failed-Recipients header."""
+    found: list[str] = []
+    for part in message.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        payload = part.get_payload()
+        blocks = [str(p) for p in payload] if isinstance(payload, list) else [str(payload or "")]
+        for block in blocks:
+            action = _ACTION.search(block)
+            if action and action.group(1).lower() not in ("failed", "delayed"):
+                continue
+            found += [m.group(1).lower() for m in _RECIPIENT.finditer(block)]
+    if not found:
+        failed = str(message.get("X-Failed-Recipients") or "")
+        found = [a.strip().strip("<>").lower() for a in failed.split(",") if "@" in a]
+    return tuple(dict.fromkeys(found))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
 
-from intake.mail.automatic import automatic_reason
+from intake.mail.automatic import automatic_reason, bounced_recipients
 from intake.mail.mime import body_text, decode_bytes, header_value, mailbox, parser_defects
 from intake.mail.text import normalise_newlines, normalise_space, tidy
 
@@ -34,6 +34,7 @@ class EmailContent:
     new_text: str  # `text` minus quoted reply history and signatures (forwards kept)
     automatic: str | None  # None for a person's mail, else a short reason
     defects: tuple[str, ...]  # parser defects, for the record
+    bounced: tuple[str, ...] = ()  # a bounce: the addresses our mail did not reach
 
 
 def read_email(raw: bytes, *, envelope_from: str | None = None) -> EmailContent:
@@ -66,8 +67,9 @@ def _read(raw: bytes, envelope_from: str | None) -> EmailContent:
         references=tuple(_msg_ids(header_value(message, "references", defects))),
         text=tidy(full),
         new_text=tidy(new),
-        automatic=automatic_reason(message, subject, sender, envelope_from, defects),
+        automatic=(automatic := automatic_reason(message, subject, sender, envelope_from, defects)),
         defects=tuple(dict.fromkeys([*parser_defects(message), *defects])),
+        bounced=bounced_recipients(message) if automatic else (),
     )
 
 

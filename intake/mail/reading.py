@@ -25,4 +25,5 @@ def read_email_row(row: InboundMessage) -> Message:
         # A reply to a confirmation request: the token is in the plus address we gave as
         # Reply-To, or in the subject when a mail server dropped the "+...".
         confirms=find_token([*meta.get("rcpt_tos", []), content.subject]),
+        bounced=content.bounced,
     )

@@ -14,6 +14,7 @@ from intake.parsing.lines import Line, label_lines, vocabulary_of
 from intake.parsing.nominations import NOMINATING, nomination_in, region_missing
 from intake.parsing.offers import nomination_intended
 from intake.parsing.queries import detect_query
+from intake.parsing.questions import questions_in
 from intake.parsing.references import asks_to_withdraw, find_references
 from intake.parsing.submissions import intended_offers, submissions_in
 from intake.parsing.values import store_value
@@ -23,7 +24,17 @@ def parse_message(
     subject: str, body: str, *, campaign: Campaign, councils: CouncilRegister
 ) -> Parsed:
     """Classify and parse one message. Priority: withdraw > amend > submission/nomination >
-    query > enquiry. Free text that is none of the others is an enquiry, never an error."""
+    query > enquiry. Free text that is none of the others is an enquiry, never an error.
+    A change or an entry that also asks something carries its questions for the team."""
+    parsed = _classify(subject, body, campaign=campaign, councils=councils)
+    if parsed.kind in ("submission", "nomination", "amend", "withdraw"):
+        parsed.questions = questions_in(body or "")
+    return parsed
+
+
+def _classify(
+    subject: str, body: str, *, campaign: Campaign, councils: CouncilRegister
+) -> Parsed:
     subject = " ".join((subject or "").split())
     body = (body or "").replace("\r\n", "\n").replace("\r", "\n")
     text = f"{subject}\n{body}".strip() if subject else body.strip()

@@ -65,3 +65,4 @@ class Parsed:
     query: Query | None = None
     references: list[str] = field(default_factory=list)  # e.g. ["PBR-0007"], upper case
     text: str = ""  # the text that was parsed
+    questions: list[str] = field(default_factory=list)  # asked in passing, for the team to answer

@@ -1,7 +1,7 @@
 """The pipeline: every step that processes a kept message, named in order, in one place.
 
     read -> screen -> authenticate -> establish_sender -> parse          (before the transaction)
-    limit_replies -> recall_confirmations -> match_follow_ups -> apply
+    limit_replies -> recall_confirmations -> match_follow_ups -> apply -> keep_questions
         -> request_confirmations -> record                                (one write transaction)
 
 A step may stop the run (`Stop`: ignored, refused); the message is then kept with that
@@ -33,6 +33,7 @@ COMMIT: Sequence[Commit] = (
     steps.recall_confirmations,
     steps.match_follow_ups,
     steps.apply,
+    steps.keep_questions,
     steps.request_confirmations,
     steps.record,
 )

@@ -6,7 +6,10 @@ all but `authenticate` (DNS) are pure; the rest run inside it.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from intake.messages import NOT_PROVEN, Authentication
+from intake.models import Enquiry
 from intake.parsing import Parsed, parse_form, parse_message, parse_nomination_form
 from intake.pipeline.confirm import ask_contacts
 from intake.pipeline.follow_ups import completed_by
@@ -52,13 +55,19 @@ def establish_sender(run: Run) -> None:
     run.proven = proof.proven and bool(domain) and proof.domain == domain
 
 
+# A kept message's meta key: the council and offer the CIB team said it is about, when it
+# could not be processed as it came (see intake/team/triage.py).
+ASSIGNED = "assigned"
+
+
 def parse(run: Run) -> None:
     message, world = run.msg, run.world
     form = message.form
     if message.confirms:
         run.parsed = Parsed(kind="confirmation")  # a reply to a confirmation request, nothing else
     elif form is None:
-        run.parsed = parse_message(message.subject, message.text, campaign=world.campaign, councils=world.councils)
+        text = _assigned(message.meta) + message.text
+        run.parsed = parse_message(message.subject, text, campaign=world.campaign, councils=world.councils)
     elif form.kind == "nomination":
         draft = parse_nomination_form(form.values, campaign=world.campaign, councils=world.councils)
         run.parsed = Parsed(kind="nomination", nominations=[draft])
@@ -66,6 +75,13 @@ def parse(run: Run) -> None:
         assert form.offer is not None
         draft = parse_form(form.offer, form.values, campaign=world.campaign, councils=world.councils)
         run.parsed = Parsed(kind="submission", submissions=[draft])
+
+
+def _assigned(meta: dict[str, Any]) -> str:
+    """The team's assignment as the lines a sender would have written first."""
+    given = meta.get(ASSIGNED) or {}
+    lines = [f"{label}: {given[key]}" for key, label in (("offer", "Offer"), ("council", "Council")) if given.get(key)]
+    return "".join(line + "\n" for line in lines)
 
 
 async def limit_replies(run: Run) -> None:
@@ -113,6 +129,22 @@ async def apply(run: Run) -> None:
     context = common_context(run)
     for reply in run.replies:
         reply.context.update(context)
+
+
+async def keep_questions(run: Run) -> None:
+    """Questions asked in passing (an entry that also asks something) are kept as an
+    enquiry for the team to answer, and the sender is told so in the same reply."""
+    assert run.parsed is not None
+    questions = run.parsed.questions
+    if not questions:
+        return
+    row = run.row
+    if await run.tx.enquiries.from_inbound(row.id) is None:
+        await run.tx.add(Enquiry(sender=run.sender, channel=row.channel, text="\n".join(questions),
+                                 received_at=row.received_at, inbound_id=row.id))
+    for reply in run.replies:
+        reply.context["questions"] = questions
+    run.notices.append(f"Question from {run.sender or 'unknown sender'}: {' '.join(questions)[:140]}")
 
 
 async def request_confirmations(run: Run) -> None:

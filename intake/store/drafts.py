@@ -17,6 +17,10 @@ class DraftRepository(Repository):
             )
         )
 
+    async def all_open(self) -> list[IncompleteSubmission]:
+        query = select(IncompleteSubmission).where(IncompleteSubmission.status == "open")
+        return list(await self.session.scalars(query.order_by(IncompleteSubmission.id)))
+
     async def open(self, sender: str, *, before_inbound: int | None = None) -> list[IncompleteSubmission]:
         query = (
             select(IncompleteSubmission)

@@ -29,6 +29,14 @@ class InboundRepository(Repository):
         )
         return list(await self.session.scalars(query))
 
+    async def bounces(self) -> list[InboundMessage]:
+        """Machines' mail not yet handled that says our mail did not arrive."""
+        query = select(InboundMessage).where(
+            InboundMessage.status == "ignored", InboundMessage.classification == "automatic",
+            InboundMessage.detail.in_(("delivery status notification", "null return path")),
+        )
+        return list(await self.session.scalars(query.order_by(InboundMessage.id)))
+
     async def claim(self, inbound_id: int) -> InboundMessage | None:
         """Lock a message for processing (on PostgreSQL a second worker gets None)."""
         query = select(InboundMessage).where(InboundMessage.id == inbound_id)

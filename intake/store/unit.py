@@ -16,6 +16,7 @@ from intake.store.nominations import NominationRepository
 from intake.store.outbound import OutboundRepository
 from intake.store.places import PlaceRepository
 from intake.store.submissions import SubmissionRepository
+from intake.store.unreachable import UnreachableRepository
 
 Row = TypeVar("Row")
 
@@ -34,6 +35,7 @@ class Unit:
         self.confirmations = ConfirmationRepository(session)
         self.places = PlaceRepository(session)
         self.access = AccessRepository(session)
+        self.unreachable = UnreachableRepository(session)
 
     async def add(self, row: Row) -> Row:
         """Add a new row of any table and flush, so it has its id."""

@@ -121,6 +121,10 @@ async def needs(service: IntakeService, now: datetime) -> dict[str, list[dict[st
         unprocessed = await unit.inbound.needing_attention()
         held = await unit.confirmations.pending()
         failed = await unit.outbound.failed()
+        drafts = await unit.drafts.all_open()
+        bounces = await unit.inbound.bounces()
+    readers = service.channels.readers
+    bounced = {b.id: list(readers[b.channel](b).bounced) if b.channel in readers else [] for b in bounces}
     return {
         "unverified": digests.unverified(submissions, [n for n in nominations if n.current], names),
         "enquiries": [
@@ -129,11 +133,25 @@ async def needs(service: IntakeService, now: datetime) -> dict[str, list[dict[st
             for e in enquiries if e.handled_at is None
         ],
         "stuck": digests.stuck(unprocessed, now, campaign),
+        "drafts": [
+            {"id": d.id, "inbound_id": d.inbound_id, "offer": names.offer(d.offer), "sender": d.sender or "unknown sender",
+             "channel": d.channel, "created": when(d.created_at, campaign),
+             "fields": ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in (d.fields or {}).items() if v not in ("", None, []))}
+            for d in drafts
+        ],
         "held": digests.awaiting(held, now, campaign),
-        "late": digests.late(submissions, nominations, names, campaign),
+        "late": digests.late([s for s in submissions if not s.late_accepted],
+                             [n for n in nominations if not n.late_accepted], names, campaign),
         "failed": [
             {"id": o.id, "recipient": o.recipient, "channel": o.channel, "subject": o.subject,
              "error": o.error or "", "attempts": o.attempts, "created": when(o.created_at, campaign)}
             for o in failed
+        ],
+        "bounces": [
+            {"id": b.id, "sender": b.sender or "unknown sender", "subject": b.subject or "(no subject)",
+             "received": when(b.received_at, campaign),
+             "addresses": bounced[b.id]}
+            for b in bounces
+            if bounced[b.id] or b.detail == "delivery status notification"  # not every null return path is one
         ],
     }
