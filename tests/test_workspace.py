@@ -160,6 +160,27 @@ async def test_an_entry_page_shows_fields_trail_message_and_replies(runtime, rel
         assert (await browser.get("/team/entries/PBR-0999")).status == 404
 
 
+async def test_attachments_are_listed_never_opened(runtime, relay):
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "officer@wigan.gov.uk", "eoi@cib.test", "PbR pathfinder"
+    mail["Message-ID"] = "<att-1@wigan.gov.uk>"
+    mail.set_content("Council: Wigan\nContact name: Alex Morgan\nContact role: Head of Service\n"
+                     "Number of children's centres: 7\n")
+    mail.add_attachment(b"PK\x03\x04 not really a document", maintype="application",
+                        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+                        filename="<b>eoi</b>.docx")
+    await send(runtime, bytes(mail), mail_from="officer@wigan.gov.uk")
+    await settle(runtime)
+    async with TeamBrowser(runtime) as browser:
+        await browser.sign_in(runtime, relay)
+        page = await browser.get("/team/entries/PBR-0001")
+        assert "<b>eoi</b>.docx" in page.text and "<b>eoi" not in page.html  # its name, escaped
+        assert "wordprocessingml" in page.text and "26 bytes" in page.text
+        assert "From officer@wigan.gov.uk by email" in page.text
+
+
 async def test_the_list_filters_and_searches(runtime, relay):
     unverified = await _unverified(runtime)
     await submit(runtime, "pbr-pathfinder", "Wigan", sender="officer@wigan.gov.uk")

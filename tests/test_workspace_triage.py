@@ -179,3 +179,25 @@ async def test_a_question_inside_an_expression_of_interest_is_kept_and_answered(
     await runtime.delivery.flush()
     answer = relay.to("alex@wigan.gov.uk")[-1]
     assert answer["In-Reply-To"] == "<eoi-q@wigan.gov.uk>" and "family hubs included" in body_text(answer)
+
+
+async def test_nothing_scheduled_goes_to_an_address_noted_unreachable(settings_factory, clock, relay, tmp_path):
+    from intake.app import create_service
+    from intake.jobs import send_due_reminders
+    from intake.reminders import reminder_slots
+
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("council,region,name,role,email,slack_channel\n"
+                        "Camden,,,DCS,dcs@camden.gov.uk,\nLeeds,,,DCS,dcs@leeds.gov.uk,\n")
+    runtime = create_service(settings_factory(contacts_file=contacts), clock=clock)
+    await runtime.start(smtp=False, slack=False, scheduler=False)
+    try:
+        done = await runtime.triage.unreachable("DCS@camden.gov.uk", actor="anna", reason="our mail bounced")
+        assert done.ok
+        slot = next(s for s in reminder_slots(runtime.campaign) if "pbr-pathfinder" in s.targets)
+        report = await send_due_reminders(runtime.jobs, now=slot.at)
+        await runtime.delivery.flush()
+        assert relay.to("dcs@leeds.gov.uk") and not relay.to("dcs@camden.gov.uk")
+        assert "dcs@camden.gov.uk (noted as unreachable)" in report.unreachable
+    finally:
+        await runtime.stop()

@@ -13,16 +13,16 @@ from intake.service import IntakeService
 
 def shown(row: InboundMessage, service: IntakeService) -> dict[str, Any]:
     reader = service.channels.readers.get(row.channel)
-    text, subject = "", row.subject
+    text, subject, sender = "", row.subject, row.sender
     if reader is not None:
         try:
             message = reader(row)
-            text, subject = message.text, message.subject or row.subject
+            text, subject, sender = message.text, message.subject or row.subject, message.sender or row.sender
         except Exception:  # noqa: BLE001 - an unreadable message is still shown raw
             text = ""
     proof = Authentication.from_json(row.authentication)
     return {
-        "id": row.id, "channel": row.channel, "sender": row.sender or "unknown sender", "subject": subject,
+        "id": row.id, "channel": row.channel, "sender": sender or "unknown sender", "subject": subject,
         "received": service.when(row.received_at), "status": row.status, "classification": row.classification or "",
         "detail": row.detail or "", "text": text or _raw_text(row.raw), "attachments": attachments(row),
         "proven": bool(proof and proof.proven), "proof": proof.describe() if proof else "not checked",
