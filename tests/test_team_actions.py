@@ -132,3 +132,18 @@ async def test_a_slack_entry_hears_the_decision_in_slack(slack):
     await slack.runtime.slack_poster.flush()
     [told] = slack.dm(CAMDEN)
     assert "is accepted" in told.all_text() and "Welcome aboard." in told.all_text()
+
+
+async def test_an_enquiry_from_slack_is_answered_in_slack(slack):
+    await slack.send.event(event_envelope(dm_event(CAMDEN, "Could someone explain how the peer challenge works for a small council?")))
+    await slack.settle()
+    slack.api.reset()
+    [enquiry] = (await slack.runtime.service.export())["enquiries"]
+    async with slack.runtime.store.reader() as unit:
+        [row] = await unit.enquiries.all()
+    done = await slack.runtime.team.answer(row.id, "Yes: the cycle is the same; we pair you with a similar council.",
+                                           actor="anna")
+    assert done.ok and done.told and enquiry["channel"] == "slack"
+    await slack.runtime.slack_poster.flush()
+    [told] = slack.dm(CAMDEN)
+    assert "has answered your message" in told.all_text() and "we pair you with a similar council" in told.all_text()
