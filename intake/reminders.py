@@ -180,15 +180,15 @@ def outstanding(
 # --- who is told ---------------------------------------------------------------------
 
 
-def senders_by_council(senders: Iterable[str], councils: CouncilRegister) -> dict[str, list[str]]:
-    """Everyone who has written, under the council whose domain their address is at."""
+def senders_by_council(senders: Iterable[tuple[str, bool]], councils: CouncilRegister) -> dict[str, list[str]]:
+    """Under each council, the one address that wrote for it most recently from its own
+    domain, proven: `senders` are (address, proven), oldest first. Not everyone who ever
+    wrote from the domain (a forged From among them) gets a copy of every reminder."""
     out: dict[str, list[str]] = {}
-    for sender in senders:
+    for sender, proven in senders:
         council = councils.by_email(sender)
-        if council is not None:
-            address = sender.strip().lower()
-            if address not in out.setdefault(council.code, []):
-                out[council.code].append(address)
+        if council is not None and proven:
+            out[council.code] = [sender.strip().lower()]
     return out
 
 
@@ -366,7 +366,12 @@ def reminder_context(
                 ],
             }
         )
-    due = [targets[key] for key in slot.targets]
+    # Only what this recipient still owes: a council that has sent its PbR expression of
+    # interest is not reminded of the PbR pathfinder alongside what it has not sent.
+    owed = {key for code in reminder.councils for key in pending.offers.get(code, ())}
+    if reminder.regions:
+        owed.add(campaign.nomination.key)
+    due = [targets[key] for key in slot.targets if key in owed] or [targets[key] for key in slot.targets]
     return {
         "campaign_name": campaign.campaign.name,
         "team_name": campaign.campaign.team_name,

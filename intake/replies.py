@@ -96,7 +96,13 @@ def errors_view(errors: Sequence[FieldError], campaign: Campaign, offer: Offer |
     titles.setdefault("region", "Region")
     titles.setdefault("offer", "Offer")
     out = []
+    seen: set[str] = set()
     for error in errors:
+        # One message per field: the first (what was wrong with what they wrote) beats a
+        # later "enter the ..." for the same field.
+        if error.field in seen:
+            continue
+        seen.add(error.field)
         head, _, part = error.field.partition(".")
         title = titles.get(head, error.field)
         if part:

@@ -108,7 +108,7 @@ async def test_missing_fields_get_a_form_and_a_reply_completes_it(runtime, relay
     await settle(runtime)
     [missing] = relay.messages
     body = body_text(missing)
-    assert "Number of children's centres is missing" in body
+    assert "Enter the number of children's centres" in body
     assert "Council: London Borough of Camden" in body  # the form comes back pre-filled
     assert re.search(r"^Number of children's centres:\s*$", body, re.M)  # left blank to fill in
     assert (await runtime.service.export())["submissions"] == []
@@ -327,3 +327,16 @@ async def test_relay_failure_is_retried_and_not_marked_sent(runtime, relay, cloc
     async with runtime.store.reader() as unit:
         [row] = await unit.outbound.all()
     assert row.status == "sent"
+
+
+async def test_a_field_gets_one_message_worded_as_govuk_asks(runtime, relay):
+    await send(runtime, message("""
+        Council: Camden
+        Contact name: Jane Smith
+        Number of children's centres: lots
+    """, subject="Payment by Results pathfinder"))
+    await settle(runtime)
+    body = body_text(relay.messages[-1])
+    assert body.count("Number of children's centres must be a whole number (we read 'lots')") == 1
+    assert "Enter the number of children's centres" not in body  # one message for the field
+    assert "Enter the contact role" in body

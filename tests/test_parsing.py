@@ -519,7 +519,7 @@ def test_parse_nomination_form(campaign, councils):
 def test_missing_required(campaign):
     errors = missing_required(campaign, "pbr-pathfinder", {"council": CAMDEN, "contact_name": "", "centres": 0})
     assert [e.field for e in errors] == ["contact_name", "contact_email", "contact_role"]
-    assert errors[0].message == "Contact name is missing"
+    assert errors[0].message == "Enter the contact name"
     assert missing_required(campaign, "nope", {})[0].field == "offer"
 
 

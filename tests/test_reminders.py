@@ -11,12 +11,14 @@ from intake.campaign import load_campaign
 from intake.contacts import parse_contacts
 from intake.councils import ConfigError, load_councils
 from intake.reminders import (
+    Facts,
     NominationFact,
     SubmissionFact,
     address,
     due_slots,
     missed_slots,
     outstanding,
+    reminder_context,
     reminder_slots,
     senders_by_council,
 )
@@ -101,13 +103,36 @@ E09000012,,,DCS,DCS@Hackney.gov.uk,
 """
 
 
+def test_a_council_is_reminded_at_its_latest_proven_sender_only():
+    senders = senders_by_council(
+        [("old.officer@camden.gov.uk", True), ("forged@camden.gov.uk", False), ("New.Officer@camden.gov.uk", True),
+         ("x@gmail.com", True), ("later.forgery@camden.gov.uk", False)],
+        COUNCILS,
+    )
+    assert senders == {CAMDEN: ["new.officer@camden.gov.uk"]}
+
+
+def test_the_subject_names_only_what_the_recipient_still_owes():
+    slot = next(s for s in reminder_slots(CAMPAIGN) if {"pbr-pathfinder", "children-centres-support"} <= set(s.targets))
+    sent = SubmissionFact(council_code=CAMDEN, offer="pbr-pathfinder", reference="PBR-0001", status="active",
+                          received_at=slot.at - timedelta(days=3), late=False, verified=True, also_councils=())
+    pending = outstanding(CAMPAIGN, COUNCILS, slot, [sent], [])
+    contacts = parse_contacts(CONTACTS, COUNCILS)
+    reminders, _ = address(slot, pending, councils=COUNCILS, contacts=contacts, senders={}, nominations=[])
+    [camden] = [r for r in reminders if r.recipient == "dcs@camden.gov.uk"]
+    context = reminder_context(camden, pending, Facts(submissions=[sent]), campaign=CAMPAIGN, councils=COUNCILS,
+                               now=slot.at, intake_address="eoi@cib.test")
+    keys = [d["key"] for d in context["due"]]
+    assert "children-centres-support" in keys and "pbr-pathfinder" not in keys
+
+
 def test_contacts_file_and_senders_become_one_message_per_recipient():
     contacts = parse_contacts(CONTACTS, COUNCILS)
     assert contacts.council_emails(CAMDEN) == ["dcs@camden.gov.uk"]
     assert contacts.region_channels == {"London": "#cib-london", "North East": "C0NORTHEAST"}
     slot = next(s for s in reminder_slots(CAMPAIGN) if s.at == at(21) and "regional-leads" in s.targets)
     pending = outstanding(CAMPAIGN, COUNCILS, slot, [], [])
-    senders = senders_by_council(["Jane.Smith@camden.gov.uk", "x@gmail.com"], COUNCILS)
+    senders = senders_by_council([("Jane.Smith@camden.gov.uk", True), ("x@gmail.com", True)], COUNCILS)
     reminders, unreachable = address(
         slot, pending, councils=COUNCILS, contacts=contacts, senders=senders, nominations=[], team_channel="#cib-team"
     )

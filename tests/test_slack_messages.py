@@ -74,8 +74,8 @@ async def test_incomplete_submission_lists_what_is_missing_with_a_form_button(sl
     await slack.settle()
     [reply] = slack.dm(CAMDEN)
     text = reply.all_text()
-    assert "Contact role is missing" in text
-    assert "Number of children's centres is missing" in text
+    assert "Enter the contact role" in text
+    assert "Enter the number of children's centres" in text
     buttons = [e for b in reply.blocks if b["type"] == "actions" for e in b["elements"]]
     assert {"action_id": "open_form", "value": "pbr-pathfinder"}.items() <= buttons[0].items()
     assert (await slack.runtime.service.export())["submissions"] == []

@@ -166,7 +166,7 @@ async def test_a_question_inside_an_expression_of_interest_is_kept_and_answered(
                                 message_id="<eoi-q@wigan.gov.uk>"))
     await settle(runtime)
     reply = body_text(relay.to("alex@wigan.gov.uk")[-1])
-    assert "Number of children's centres is missing" in reply  # the entry is partial...
+    assert "Enter the number of children's centres" in reply  # the entry is partial...
     assert "You also asked: \"What counts as a children's centre for this?\"" in reply  # ...and the question kept
     [enquiry] = (await runtime.service.export())["enquiries"]
     assert enquiry["text"] == "What counts as a children's centre for this?"

@@ -1,7 +1,10 @@
 """The facts reminders are planned from, read from the store in one go."""
 from __future__ import annotations
 
+from typing import Any
+
 from intake import reminders as plan
+from intake.messages import Authentication
 from intake.jobs.deps import JobDeps
 from intake.reminders import Facts, NominationFact, SubmissionFact
 
@@ -16,7 +19,7 @@ async def read_facts(deps: JobDeps) -> Facts:
     async with deps.store.reader() as unit:
         submissions = await unit.submissions.all()
         nominations = await unit.nominations.all()
-        senders = await unit.inbound.senders()
+        history = await unit.inbound.sender_history()
     facts = Facts()
     for s in submissions:
         also: list[str] = []
@@ -34,5 +37,12 @@ async def read_facts(deps: JobDeps) -> Facts:
         NominationFact(region=n.region, role=n.role, name=n.name, council_code=n.council_code, sender=n.sender)
         for n in nominations
     ]
-    facts.senders = plan.senders_by_council(senders, deps.councils)
+    facts.senders = plan.senders_by_council(
+        ((sender, _proven(sender, proof)) for sender, _, proof in history), deps.councils
+    )
     return facts
+
+
+def _proven(sender: str, proof: dict[str, Any] | None) -> bool:
+    judged = Authentication.from_json(proof)
+    return bool(judged and judged.proven and judged.domain == sender.rpartition("@")[2].lower())

@@ -22,10 +22,15 @@ def missing_required(campaign: Campaign, offer: str, values: Mapping[str, Value]
     if target is None:
         return [FieldError("offer", "Which offer is this expression of interest for?")]
     return [
-        FieldError(spec.key, f"{spec.title} is missing")
+        FieldError(spec.key, enter(spec.title))
         for spec in campaign.fields_for(target)
         if spec.required and is_empty(values.get(spec.key))
     ]
+
+
+def enter(title: str) -> str:
+    """A missing field's message as GOV.UK words them: "Enter the contact name"."""
+    return f"Enter the {title[:1].lower()}{title[1:]}"
 
 
 def apply_defaults(

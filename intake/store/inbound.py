@@ -82,6 +82,16 @@ class InboundRepository(Repository):
             query = query.where(InboundMessage.sender == sender)
         return [int(n) for n in (await self.session.execute(query)).one()]
 
+    async def sender_history(self) -> list[tuple[str, datetime, dict[str, Any] | None]]:
+        """(sender, received at, authentication) of every message a person sent, oldest
+        first: who wrote for a council most recently, and whether it was proven."""
+        query = (
+            select(InboundMessage.sender, InboundMessage.received_at, InboundMessage.authentication)
+            .where(InboundMessage.sender.is_not(None), InboundMessage.status != "ignored")
+            .order_by(InboundMessage.received_at, InboundMessage.id)
+        )
+        return [(row[0], row[1], row[2]) for row in await self.session.execute(query) if row[0]]
+
     async def senders(self, *, until: datetime | None = None) -> list[str]:
         """Every distinct address that has sent us anything (by `until`)."""
         query = select(InboundMessage.sender).where(InboundMessage.sender.is_not(None))
