@@ -177,6 +177,23 @@ class CouncilRegister:
                 return Resolution(None, self._sorted(codes), "ambiguous")
         return self._fuzzy(key)
 
+    def mentioned(self, text: str) -> list[Council]:
+        """Councils a piece of prose names, each once, in order: a name or short name
+        written with capitals, as a name is ("Salford would like..."), so the verb in
+        "thank you for reading" is not Reading Borough Council."""
+        found: dict[str, int] = {}
+        for match in re.finditer(r"[A-Z][\w'’&-]*(?:\s+(?:and|of|upon|on|the|[A-Z][\w'’&-]*))*", text):
+            words = match.group(0).split()
+            for size in range(len(words), 0, -1):
+                for start in range(0, len(words) - size + 1):
+                    piece = words[start:start + size]
+                    if not piece[0][:1].isupper() or not piece[-1][:1].isupper():
+                        continue
+                    codes = self._by_key.get(normalise(" ".join(piece)))
+                    if codes and len(codes) == 1:
+                        found.setdefault(next(iter(codes)), match.start())
+        return [self._by_code[code] for code, _ in sorted(found.items(), key=lambda item: item[1])]
+
     def search(self, text: str, limit: int = 20) -> list[Council]:
         """Councils for a type-ahead box, best first: a name or short name that starts with
         `text`, then one with a word starting with it, then one containing it, then near

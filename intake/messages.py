@@ -152,6 +152,8 @@ class Message:
     meta: dict[str, Any] = field(default_factory=dict)  # the channel's own (where to answer)
     confirms: str | None = None  # the confirmation token it carries (see intake/confirmations.py)
     bounced: tuple[str, ...] = ()  # a bounce of our mail: the addresses it did not reach
+    sender_name: str | None = None  # the display name it was sent under (a claim, like the address)
+    signature: str = ""  # the sign-off block the channel cut from `text`, if any
 
 
 @dataclass(frozen=True)

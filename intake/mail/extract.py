@@ -17,6 +17,7 @@ from email import policy
 from email.parser import BytesParser
 
 from intake.mail.automatic import automatic_reason, bounced_recipients
+from intake.mail.quotes import own_signature
 from intake.mail.mime import body_text, decode_bytes, header_value, mailbox, parser_defects
 from intake.mail.text import normalise_newlines, normalise_space, tidy
 
@@ -35,6 +36,7 @@ class EmailContent:
     automatic: str | None  # None for a person's mail, else a short reason
     defects: tuple[str, ...]  # parser defects, for the record
     bounced: tuple[str, ...] = ()  # a bounce: the addresses our mail did not reach
+    signature: str = ""  # the sign-off block cut from new_text (a name and role may be in it)
 
 
 def read_email(raw: bytes, *, envelope_from: str | None = None) -> EmailContent:
@@ -70,6 +72,7 @@ def _read(raw: bytes, envelope_from: str | None) -> EmailContent:
         automatic=(automatic := automatic_reason(message, subject, sender, envelope_from, defects)),
         defects=tuple(dict.fromkeys([*parser_defects(message), *defects])),
         bounced=bounced_recipients(message) if automatic else (),
+        signature=own_signature(full, subject=subject),
     )
 
 

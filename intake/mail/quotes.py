@@ -140,6 +140,20 @@ def _take_header(lines: list[str], index: int) -> tuple[list[str], int]:
     return header, index
 
 
+def own_signature(text: str, *, subject: str = "") -> str:
+    """The sign-off block under what the sender wrote now ("Kind regards, / Sam Patel /
+    Head of Early Help"), before any quoted history: the part `strip_quoted` cuts."""
+    lines = normalise_newlines(text).split("\n")
+    section: list[str] = []
+    for index, line in enumerate(lines):
+        if _FORWARD_LINE.match(line) or _reply_marker(lines, index):
+            break
+        section.append(line)
+    section = [line for line in section if not line.lstrip().startswith(">")]
+    kept = _strip_signature(section)
+    return "\n".join(section[len(kept):]).strip()
+
+
 def _clean_section(lines: list[str]) -> list[str]:
     """Drop `>` quotes (and the "On … wrote:" line that introduces them) and the signature."""
     quoted = [l for l in lines if l.lstrip().startswith(">")]

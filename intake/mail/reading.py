@@ -26,4 +26,6 @@ def read_email_row(row: InboundMessage) -> Message:
         # Reply-To, or in the subject when a mail server dropped the "+...".
         confirms=find_token([*meta.get("rcpt_tos", []), content.subject]),
         bounced=content.bounced,
+        sender_name=storable(content.sender_name),
+        signature=storable(content.signature) or "",
     )

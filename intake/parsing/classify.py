@@ -13,6 +13,7 @@ from intake.parsing.drafts import Kind, NominationDraft, Parsed, SubmissionDraft
 from intake.parsing.lines import Line, label_lines, vocabulary_of
 from intake.parsing.nominations import NOMINATING, nomination_in, region_missing
 from intake.parsing.offers import nomination_intended
+from intake.parsing.prose import fill_from_prose
 from intake.parsing.queries import detect_query
 from intake.parsing.questions import questions_in
 from intake.parsing.references import asks_to_withdraw, find_references
@@ -21,7 +22,8 @@ from intake.parsing.values import store_value
 
 
 def parse_message(
-    subject: str, body: str, *, campaign: Campaign, councils: CouncilRegister
+    subject: str, body: str, *, campaign: Campaign, councils: CouncilRegister, sender_name: str | None = None,
+    signature: str = "",
 ) -> Parsed:
     """Classify and parse one message. Priority: withdraw > amend > submission/nomination >
     query > enquiry. Free text that is none of the others is an enquiry, never an error.
@@ -29,6 +31,11 @@ def parse_message(
     parsed = _classify(subject, body, campaign=campaign, councils=councils)
     if parsed.kind in ("submission", "nomination", "amend", "withdraw"):
         parsed.questions = questions_in(body or "")
+    if parsed.kind == "submission":
+        # What the label lines left out, read from the letter and its signature.
+        for draft in parsed.submissions:
+            fill_from_prose(draft, (body or "").replace("\r\n", "\n"), campaign, councils, sender_name=sender_name,
+                            signed=signature)
     return parsed
 
 

@@ -33,6 +33,7 @@ class SubmissionDraft:
     offer: str
     values: dict[str, Value] = field(default_factory=dict)
     errors: list[FieldError] = field(default_factory=list)  # invalid values given
+    inferred: dict[str, str] = field(default_factory=dict)  # field key -> where it was read from (prose)
 
 
 @dataclass

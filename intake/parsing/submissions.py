@@ -19,8 +19,10 @@ from intake.parsing.values import store_value
 
 _INTENT = re.compile(
     r"expressions? of interest|\beois?\b|express(?:ing|ed)?\s+(?:our|my|an|the)?\s*interest"
-    r"|register(?:ing)?\s+(?:our|an|my)?\s*interest|(?:would|wish|want)\s+(?:like\s+)?to\s+"
-    r"(?:apply|take part|participate|be considered|join|sign up|put\b)|\bapply(?:ing)?\s+(?:for|to)\b"
+    r"|register(?:ing)?\s+(?:our|an|my)?\s*interest"
+    r"|(?:would|'d|wish|want|keen|hope|hoping)\s+(?:very\s+much\s+)?(?:like\s+|love\s+)?to\s+"
+    r"(?:apply|take part|participate|be considered|be part|be one|be a\b|join|sign up|put\b)"
+    r"|\bapply(?:ing)?\s+(?:for|to)\b"
     r"|put (?:ourselves|our name|us) forward|\bsign(?:ing)? up\b|interested in|take up the",
     re.IGNORECASE,
 )

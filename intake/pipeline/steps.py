@@ -67,7 +67,10 @@ def parse(run: Run) -> None:
         run.parsed = Parsed(kind="confirmation")  # a reply to a confirmation request, nothing else
     elif form is None:
         text = _assigned(message.meta) + message.text
-        run.parsed = parse_message(message.subject, text, campaign=world.campaign, councils=world.councils)
+        run.parsed = parse_message(
+            message.subject, text, campaign=world.campaign, councils=world.councils,
+            sender_name=message.sender_name, signature=message.signature,
+        )
     elif form.kind == "nomination":
         draft = parse_nomination_form(form.values, campaign=world.campaign, councils=world.councils)
         run.parsed = Parsed(kind="nomination", nominations=[draft])

@@ -15,8 +15,8 @@ from intake.pipeline.kinds.rules import (
     brief, contact_of, hold, jsonable, may_change, may_see, offer_of, set_fields, speaks_for,
 )
 from intake.pipeline.kinds.views import submission_context, which_offer
-from intake.pipeline.run import Run
-from intake.replies import deadline_view, errors_view, form_view
+from intake.pipeline.run import Run, World
+from intake.replies import deadline_view, display, errors_view, form_view
 
 
 async def handle(run: Run) -> None:
@@ -37,6 +37,12 @@ async def file(run: Run, draft: SubmissionDraft, receipt: Receipt) -> None:
         receipt.incomplete.append(which_offer(run, draft))
         return
     values = apply_defaults(world.campaign, offer.key, draft.values, sender=run.sender, councils=world.councils)
+    inferred = dict(draft.inferred)
+    own = world.councils.by_email(run.sender)
+    if "council" in inferred and own is not None and values.get("council") != own.code:
+        # A name in the letter ("our neighbours in Bury") does not outweigh the domain it came from.
+        values["council"] = own.code
+        inferred.pop("council")
     errors = list(draft.errors) + missing_required(world.campaign, offer.key, values)
     answered = run.completing.get(offer.key)
     if answered is not None:
@@ -60,7 +66,7 @@ async def file(run: Run, draft: SubmissionDraft, receipt: Receipt) -> None:
         return
     council = world.councils.get(str(values["council"]))
     assert council is not None
-    await _record(run, offer, council, values, receipt)
+    await _record(run, offer, council, values, receipt, inferred=_inferred(world, offer, values, inferred))
 
 
 async def _keep_draft(run: Run, offer: Offer, values: dict[str, Value]) -> None:
@@ -76,7 +82,19 @@ async def _keep_draft(run: Run, offer: Offer, values: dict[str, Value]) -> None:
     )
 
 
-async def _record(run: Run, offer: Offer, council: Council, values: dict[str, Value], receipt: Receipt) -> None:
+def _inferred(world: World, offer: Offer, values: dict[str, Value], inferred: dict[str, str]) -> list[dict[str, str]]:
+    """What was read from prose rather than label lines, for the reply to say so."""
+    specs = {spec.key: spec for spec in world.campaign.fields_for(offer)}
+    return [
+        {"title": specs[key].title, "value": display(specs[key], values.get(key), world.councils), "source": source}
+        for key, source in inferred.items() if key in specs and values.get(key) not in (None, "")
+    ]
+
+
+async def _record(
+    run: Run, offer: Offer, council: Council, values: dict[str, Value], receipt: Receipt,
+    *, inferred: list[dict[str, str]] | None = None,
+) -> None:
     """A new submission; or the update of the council's active one for the same offer,
     from someone who may change it; or, from anyone else, that update held until the
     contact on record confirms it. A verified sender's entry is never merged into an
@@ -103,7 +121,9 @@ async def _record(run: Run, offer: Offer, council: Council, values: dict[str, Va
             + (" (late)" if existing.late else "")
             + ("" if existing.verified else f" (unverified sender: {_who(run)})")
         )
-    receipt.recorded.append(submission_context(run.world, existing, now, {}))
+    view = submission_context(run.world, existing, now, {})
+    view["inferred"] = inferred or []
+    receipt.recorded.append(view)
 
 
 def _update(run: Run, current: Submission, values: dict[str, Value], receipt: Receipt) -> None:

@@ -17,6 +17,7 @@ def submission_context(world: World, submission: Submission, now: datetime, chan
     titles = {spec.key: spec.title for spec in world.campaign.fields_for(offer)}
     view["changes"] = [titles.get(key, key) for key in changes]
     view["capacity"] = offer.capacity
+    view.setdefault("inferred", [])
     return view
 
 
