@@ -105,6 +105,8 @@ class CouncilRegister:
     _by_domain: dict[str, set[str]] = field(init=False, repr=False)
     _choices: dict[str, str] = field(init=False, repr=False)
     _search_keys: dict[str, str] = field(init=False, repr=False)
+    # Councils outside England, by normalised name: (name, nation). Not in the programme.
+    elsewhere: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_code = {council.code: council for council in self.councils}
@@ -176,6 +178,25 @@ class CouncilRegister:
             if codes:
                 return Resolution(None, self._sorted(codes), "ambiguous")
         return self._fuzzy(key)
+
+    def outside_england(self, text: str) -> tuple[str, str] | None:
+        """(name, nation) when `text` names a council in Wales, Scotland or Northern
+        Ireland (which the programme is not for), and no English council."""
+        key = normalise(council_name_of(text))
+        if not key or key in self._by_key:
+            return None
+        return self.elsewhere.get(key) or self.elsewhere.get(_core(key) or key)
+
+    def outside_mentioned(self, text: str) -> tuple[str, str] | None:
+        """The first council outside England a piece of prose names, written as a name."""
+        for match in re.finditer(r"[A-Z][\w'’&-]*(?:\s+(?:and|of|upon|on|the|nan|[A-Z][\w'’&-]*))*", text):
+            words = match.group(0).split()
+            for size in range(len(words), 0, -1):
+                for start in range(0, len(words) - size + 1):
+                    found = self.elsewhere.get(normalise(" ".join(words[start:start + size])))
+                    if found:
+                        return found
+        return None
 
     def mentioned(self, text: str) -> list[Council]:
         """Councils a piece of prose names, each once, in order: a name or short name
@@ -271,8 +292,29 @@ def resolve_region(text: str) -> str | None:
     return choices[match[0]] if match else None
 
 
+def council_name_of(raw: str) -> str:
+    """A council's name without what people add: "(Wales)", " - Children's Services"."""
+    return re.split(r"\s[-–—]\s|\(|\n", raw, maxsplit=1)[0].strip() or raw
+
+
+def load_elsewhere(path: Path) -> dict[str, tuple[str, str]]:
+    """config/councils_outside_england.csv, when there is one: normalised name -> (name, nation)."""
+    if not path.exists():
+        return {}
+    found: dict[str, tuple[str, str]] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            name, nation = row["name"].strip(), row["nation"].strip()
+            for alias in (name, *(s for s in (row.get("short_names") or "").split("|"))):
+                for key in {normalise(alias), _core(normalise(alias))}:
+                    if key:
+                        found.setdefault(key, (name, nation))
+    return found
+
+
 def load_councils(path: Path) -> CouncilRegister:
-    """Read config/councils.csv; a bad row stops start-up with the file and line named."""
+    """Read config/councils.csv; a bad row stops start-up with the file and line named.
+    Councils outside England come from the file beside it (see `load_elsewhere`)."""
     councils: list[Council] = []
     with path.open(newline="", encoding="utf-8") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
@@ -299,7 +341,7 @@ def load_councils(path: Path) -> CouncilRegister:
                 raise ConfigError(f"{path}: line {line}: {error}") from error
     if not councils:
         raise ConfigError(f"{path}: no councils")
-    return CouncilRegister(councils)
+    return CouncilRegister(councils, elsewhere=load_elsewhere(path.with_name("councils_outside_england.csv")))
 
 
 class ConfigError(Exception):

@@ -100,3 +100,34 @@ async def test_a_council_named_in_passing_does_not_outweigh_the_senders_domain(r
     await settle(runtime)
     [submission] = (await runtime.service.export())["submissions"]
     assert submission["council"] == "Wigan Metropolitan Borough Council"
+
+
+@pytest.mark.parametrize("body, where", [
+    ("Council: Cardiff Council\nContact name: Rhys Jones\nContact role: Head of Early Years\n"
+     "Number of children's centres: 8", "Cardiff Council is in Wales"),
+    ("Offer: PbR pathfinder\nCouncil: Newport City Council\nContact name: Ann Lee", "Newport City Council is in Wales"),
+    ("Glasgow City Council would like to be considered as a PbR pathfinder. We run 20 children's centres.",
+     "Glasgow City Council is in Scotland"),
+    ("Council: Belfast\nOffer: Early adopter\nAreas for peer challenge: early help", "Belfast City Council is in Northern Ireland"),
+])
+def test_a_council_outside_england_is_told_the_programme_is_for_england(body, where):
+    parsed = parse_message("Expression of interest", body, campaign=CAMPAIGN, councils=COUNCILS)
+    assert parsed.kind == "enquiry" and parsed.elsewhere == where
+
+
+def test_english_councils_with_welsh_sounding_neighbours_are_still_english():
+    parsed = parse_message("PbR pathfinder", "Council: Shropshire\nContact name: Jo Bloggs\nContact role: Head\n"
+                           "Number of children's centres: 4", campaign=CAMPAIGN, councils=COUNCILS)
+    assert parsed.kind == "submission" and not parsed.elsewhere
+
+
+async def test_a_welsh_council_over_smtp_is_answered_and_kept_for_the_team(runtime, relay):
+    await send(runtime, message("Council: Cardiff Council\nContact name: Rhys Jones\nContact role: Head of Early Years\n"
+                                "Number of children's centres: 8", sender="rhys.jones@cardiff.gov.uk",
+                                subject="PbR pathfinder EOI"))
+    await settle(runtime)
+    data = await runtime.service.export()
+    assert data["submissions"] == [] and len(data["enquiries"]) == 1
+    reply = body_text(relay.to("rhys.jones@cardiff.gov.uk")[-1])
+    assert "offers are for England's councils. Cardiff Council is in Wales, so we cannot record" in reply
+    assert "full name" not in reply

@@ -36,7 +36,26 @@ def parse_message(
         for draft in parsed.submissions:
             fill_from_prose(draft, (body or "").replace("\r\n", "\n"), campaign, councils, sender_name=sender_name,
                             signed=signature)
+        elsewhere = _outside_england(parsed, body or "", councils)
+        if elsewhere:
+            # Not an entry the programme can take: the team hears of it as an enquiry.
+            return Parsed("enquiry", references=parsed.references, text=parsed.text, elsewhere=elsewhere)
     return parsed
+
+
+def _outside_england(parsed: Parsed, body: str, councils: CouncilRegister) -> str:
+    """"Cardiff Council is in Wales" when every entry names (or, naming none, the letter
+    names) a council outside England; "" otherwise."""
+    places = []
+    for draft in parsed.submissions:
+        named = next((e.elsewhere for e in draft.errors if e.elsewhere), "")
+        if not named and "council" not in draft.values:
+            found = councils.outside_mentioned(body)
+            named = f"{found[0]} is in {found[1]}" if found else ""
+        if not named:
+            return ""
+        places.append(named)
+    return places[0] if places else ""
 
 
 def _classify(

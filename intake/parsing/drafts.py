@@ -23,6 +23,7 @@ class FieldError:
     field: str
     message: str
     candidates: tuple[str, ...] = ()  # council names to choose from, when ambiguous
+    elsewhere: str = ""  # the council named is outside England ("Cardiff Council is in Wales")
 
 
 @dataclass
@@ -67,3 +68,4 @@ class Parsed:
     references: list[str] = field(default_factory=list)  # e.g. ["PBR-0007"], upper case
     text: str = ""  # the text that was parsed
     questions: list[str] = field(default_factory=list)  # asked in passing, for the team to answer
+    elsewhere: str = ""  # an entry from a council outside England: kept as an enquiry, and told so

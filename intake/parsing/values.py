@@ -37,6 +37,11 @@ def parse_value(spec: FieldSpec, raw: str, councils: CouncilRegister) -> tuple[V
     if spec.type == "council":
         resolution = councils.resolve(council_name(raw))
         if resolution.council is None:
+            outside = councils.outside_england(raw)
+            if outside is not None:
+                name, nation = outside
+                return None, FieldError(spec.key, f"{name} is in {nation}: the programme is for England's councils.",
+                                        elsewhere=f"{name} is in {nation}")
             return None, council_error(spec.key, raw, resolution)
         return resolution.council.code, None
     if spec.type == "councils":

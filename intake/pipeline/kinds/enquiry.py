@@ -17,5 +17,5 @@ async def handle(run: Run) -> None:
             Enquiry(sender=run.sender, channel=row.channel, text=text, received_at=row.received_at, inbound_id=row.id)
         )
     preview = " ".join(text.split())[:140]
-    run.replies.append(Reply("enquiry", {"text": text}))
+    run.replies.append(Reply("enquiry", {"text": text, "elsewhere": run.parsed.elsewhere}))
     run.notices.append(f"Enquiry from {run.sender or 'unknown sender'}: {preview}")
