@@ -6,7 +6,7 @@ all but `authenticate` (DNS) are pure; the rest run inside it.
 """
 from __future__ import annotations
 
-from intake.messages import NOT_PROVEN, Authentication
+from intake.messages import NOT_PROVEN, Authentication, Notice
 from intake.parsing import Parsed, parse_form, parse_message, parse_nomination_form
 from intake.pipeline.confirm import ask_contacts
 from intake.pipeline.follow_ups import completed_by
@@ -87,7 +87,7 @@ async def limit_replies(run: Run) -> None:
             who = f"from {sender}" if sender else "from everyone together"
             run.silenced = f"rate limit: more than {hit.describe()} {who}; kept and processed, not answered"
             if counts[limits.index(hit)] == hit.count:  # the team hears once, as the limit is crossed
-                run.notices.append(f"Not answered ({run.silenced})")
+                run.notices.append(Notice(f"Not answered ({run.silenced})"))
             return
 
 
