@@ -115,7 +115,7 @@ class Runtime:
             from bot.runner import start_slack
 
             self.slack = await start_slack(
-                self.service, self.settings, renderer=self.renderer, poster=self.slack_poster
+                self.service, self.settings, renderer=self.renderer, poster=self.slack_poster, team=self.team
             )
         if scheduler and self.settings.scheduler_enabled:
             self.scheduler = await start_scheduler(self.jobs)
