@@ -373,3 +373,12 @@ async def test_a_team_member_listed_by_email_may_act(settings_factory, clock):
         await runtime.stop()
         await api.stop()
 
+
+async def test_help_lists_the_teams_commands_for_the_team_only(slack):
+    await slack.send.command(command_form(ADMIN, "help"))
+    await slack.send.command(command_form(CAMDEN, "help"))
+    await slack.settle()
+    [for_team] = slack.dm(ADMIN)
+    [for_council] = slack.dm(CAMDEN)
+    assert "/cib verify <reference>" in for_team.all_text() and "/cib audit <reference>" in for_team.all_text()
+    assert "/cib verify" not in for_council.all_text() and "/cib eoi" in for_council.all_text()
