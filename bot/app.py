@@ -12,6 +12,8 @@ part's listeners:
   - bot.events: DMs and @mentions (and edits);
   - bot.slash: `/cib`;
   - bot.modals: the forms, their type-ahead and their submission;
+  - bot.team_actions: the CIB team's Verify and Reject buttons (and their modal), and the
+    team's `/cib verify|reject|decide|audit`, through the desk (intake.team.TeamDesk);
   - bot.ignored: everything else, acknowledged and left alone.
 A message, question or form for the core is kept before the ack (bot.keeping) and answered
 after it (bot.answers). `SlackBot` is what bot.runner starts and stops.
@@ -31,6 +33,7 @@ from bot.identity import Directory
 from bot.keeping import NOT_STORED
 from bot.modals import Modals
 from bot.slash import SlashCommands
+from bot.team_actions import Desk, TeamActions
 from bot.tasks import Background
 from bot.views import SlackViews
 from intake.settings import Settings
@@ -48,6 +51,7 @@ class SlackBot:
         client: AsyncWebClient,
         background: Background | None = None,
         poster: Poster | None = None,
+        team: Desk | None = None,
     ) -> None:
         self.ctx = SlackContext(
             service=service,
@@ -74,8 +78,10 @@ class SlackBot:
             name="cib-intake",
         )
         Events(self.ctx).register(self.app)
-        SlashCommands(self.ctx).register(self.app)
+        team_actions = TeamActions(self.ctx, team)
+        SlashCommands(self.ctx, team_actions).register(self.app)
         Modals(self.ctx).register(self.app)
+        team_actions.register(self.app)
         # Last: its listeners match anything of their kind (Bolt runs the first that matches).
         ignored.register(self.app)
 

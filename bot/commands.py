@@ -2,7 +2,8 @@
 
 Most sub-commands are questions the core answers exactly as it answers the same words in a
 message (`/cib deadlines` is the text "deadlines"); a few open a modal or are for the CIB
-team only. Unknown words get the help text, never silence.
+team only (`digest`, `export`, and the team's actions on an entry: `verify`, `reject`,
+`decide`, `audit`). Unknown words get the help text, never silence.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from intake.campaign import Campaign
 from intake.councils import normalise
 from intake.parsing import find_references
 
-Action = Literal["service", "offer_modal", "nomination_modal", "choose_offer", "digest", "export", "hint"]
+Action = Literal["service", "offer_modal", "nomination_modal", "choose_offer", "digest", "export", "team", "hint"]
+
+TEAM_VERBS = ("verify", "reject", "decide", "audit")
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class Command:
     text: str = ""  # for "service": the text handed to the core as if it were a message
     offer: str | None = None  # for "offer_modal"
     hint: str = ""  # for "hint": what to tell the user straight away
+    verb: str = ""  # for "team": verify | reject | decide | audit
+    reference: str = ""  # for "team": the entry, as PREFIX-NNNN ("" when none was given)
 
 
 def resolve_target(campaign: Campaign, words: str) -> str | None:
@@ -79,6 +84,12 @@ def parse_command(text: str, campaign: Campaign) -> Command:
                 "(`/cib status` lists your council's references).",
             )
         return Command("service", "withdraw " + " ".join(references))
+    if verb in TEAM_VERBS:
+        # `/cib reject PBR-0007 Not sent by the council.`: the reference, then the words
+        # after it (a reason, or `accept|decline|waitlist [note]`) in `text`.
+        first, _, words = rest.partition(" ")
+        found = find_references(first, campaign)
+        return Command("team", words.strip() if found else rest, verb=verb, reference=found[0] if found else "")
     if verb == "digest":
         return Command("digest")
     if verb == "export":

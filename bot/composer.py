@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.posting import Say, dm, slack_row
-from intake.messages import Message, Post, Reply
+from intake.messages import Message, Notice, Post, Reply
 from intake.models import InboundMessage, OutboundMessage
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -38,11 +38,16 @@ class SlackReplies:
         say = Say(reply=reply.kind, context=reply.context, thread_ts=thread_ts)
         return slack_row(kind=f"reply-{reply.kind}", recipient=recipient, say=say, subject=reply.kind, now=self.clock())
 
-    def notice(self, text: str, *, message: Message) -> OutboundMessage:
+    def notice(self, notice: Notice, *, message: Message) -> OutboundMessage:
+        """The team channel's notice; an unverified entry it reports gets Verify and
+        Reject buttons (bot.team_actions answers them)."""
         assert self.team_channel
         user = str(message.meta.get("slack_user") or "")
-        say = Say(view="team_notice", context={"notice": text, "via": user if _USER_ID.match(user) else None})
-        return slack_row(kind="notice", recipient=self.team_channel, say=say, subject=text, now=self.clock())
+        context = {"notice": notice.text, "via": user if _USER_ID.match(user) else None}
+        if notice.unverified:
+            context["unverified"] = list(notice.unverified)
+        say = Say(view="team_notice", context=context)
+        return slack_row(kind="notice", recipient=self.team_channel, say=say, subject=notice.text, now=self.clock())
 
     def scheduled(self, post: Post) -> OutboundMessage:
         say = Say(message=post.payload or {"text": post.subject})

@@ -123,9 +123,11 @@ async def start_slack(
     renderer: Renderer | None = None,
     poster: Any = None,
     http: web.Application | None = None,
+    team: Any = None,
 ) -> SlackRunner | None:
     """`poster`: the outbox's Slack dispatcher, whose carrier (`bot.posting`) the bot
-    shares its directory with; the bot posts through it what the core records."""
+    shares its directory with; the bot posts through it what the core records. `team`:
+    the CIB team's desk (intake.team.TeamDesk), for their buttons and commands."""
     socket_mode = bool(settings.slack_app_token)
     if not settings.slack_bot_token or not (settings.slack_signing_secret or socket_mode):
         log.info(NOT_CONFIGURED)
@@ -135,7 +137,7 @@ async def start_slack(
     # One HTTP session for every Web API call: keep-alive instead of a connection per call.
     session = aiohttp.ClientSession()
     client = make_client(settings, session=session)
-    bot = SlackBot(service=service, settings=settings, views=views, client=client, poster=poster)
+    bot = SlackBot(service=service, settings=settings, views=views, client=client, poster=poster, team=team)
     carrier = getattr(poster, "transport", None)
     if isinstance(carrier, SlackCarrier):
         carrier.share(bot.directory)

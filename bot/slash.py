@@ -4,6 +4,8 @@
   - a form (`/cib eoi <offer>`, `/cib nominate`): acked, then opened (bot.modals);
   - `digest` and `export`, for the CIB team: acked, then done in the background; they only
     read, so nothing is kept;
+  - `verify`, `reject`, `decide` and `audit`, the CIB team's actions on an entry:
+    bot.team_actions;
   - anything else (help, deadlines, status, ...) is a question for the core, like the same
     words in a DM: kept, then acked (bot.keeping), then answered by DM (bot.answers).
 """
@@ -21,6 +23,7 @@ from bot.commands import parse_command
 from bot.context import SlackContext, Target
 from bot.keeping import ToKeep, ask_again, keep_then_ack
 from bot.modals import open_form
+from bot.team_actions import TeamActions
 from bot.text import plain_text
 from bot.views import SlackViews
 from intake.export import to_csv
@@ -30,8 +33,9 @@ from intake.settings import PROJECT_ROOT
 
 
 class SlashCommands:
-    def __init__(self, ctx: SlackContext) -> None:
+    def __init__(self, ctx: SlackContext, team: TeamActions | None = None) -> None:
         self.ctx = ctx
+        self.team = team or TeamActions(ctx, None)
 
     def register(self, app: AsyncApp) -> None:
         app.command(re.compile(".*"))(self.on_command)
@@ -60,6 +64,9 @@ class SlashCommands:
                 open_form(ctx, trigger_id=trigger_id, user=user, target_key=offer, origin=channel),
                 name=f"slack-modal-{trigger_id}",
             )
+            return
+        if command.action == "team":
+            await self.team.on_command(ack, body, command)
             return
         if command.action in ("digest", "export"):
             # Admins listed by user id are known at once; listed by email, the profile

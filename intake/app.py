@@ -126,7 +126,8 @@ class Runtime:
             from bot.runner import start_slack
 
             self.slack = await start_slack(
-                self.service, self.settings, renderer=self.renderer, poster=self.slack_poster, http=root
+                self.service, self.settings, renderer=self.renderer, poster=self.slack_poster, http=root,
+                team=self.team,
             )
         if http or (self.slack is not None and self.slack.mode == "http"):
             await self._start_http(root, workspace=http)

@@ -122,13 +122,27 @@ class Reply:
     subject: str = ""
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something the CIB team hears of as it happens ("PBR-0007 from Camden").
+
+    `unverified`: the references it reports that wait for the team to verify (or reject)
+    them, so a channel can offer those actions next to the words."""
+
+    text: str
+    unverified: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class Outcome:
     inbound_id: int
     classification: str  # submission | nomination | query | enquiry | amend | withdraw | automatic | duplicate | failed
     replies: list[Reply] = field(default_factory=list)
     # Things the CIB team may want to hear about as they happen ("PBR-0007 from Camden").
-    notices: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     duplicate: bool = False
     # Outbound rows held for the message's own channel to send at once (see `HOLD`).
     held: list[int] = field(default_factory=list)

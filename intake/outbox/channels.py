@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from intake.messages import Authentication, Message, Post, Reply
+from intake.messages import Authentication, Message, Notice, Post, Reply
 from intake.models import InboundMessage, OutboundMessage
 
 
@@ -31,9 +31,10 @@ class Composer(Protocol):
 
 
 class Notices(Protocol):
-    """Where the team hears of what happened (e.g. a Slack channel): a notice as a row."""
+    """Where the team hears of what happened (e.g. a Slack channel): a notice as a row.
+    A notice's `unverified` references are entries the team may verify or reject from it."""
 
-    def notice(self, text: str, *, message: Message) -> OutboundMessage: ...
+    def notice(self, notice: Notice, *, message: Message) -> OutboundMessage: ...
 
 
 class Authenticator(Protocol):

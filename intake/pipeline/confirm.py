@@ -4,6 +4,7 @@ out by email (`Channels.confirmations`) whichever channel the change came by."""
 from __future__ import annotations
 
 from intake.confirmations import EXPIRY, new_token
+from intake.messages import Notice
 from intake.models import Confirmation, OutboundMessage
 from intake.pipeline.run import Pending, Run
 from intake.replies import when
@@ -30,10 +31,10 @@ async def ask_contacts(run: Run) -> None:
             detail={"summary": pending.summary, "contact": pending.contact, "sender": proof},
             inbound_id=run.row.id,
         )
-        run.notices.append(
+        run.notices.append(Notice(
             f"{pending.reference or pending.view.get('offer_short_title', 'A draft')}: {run.sender} asks to "
             f"{pending.summary} ({proof}); held until its contact on record confirms"
-        )
+        ))
         request = _request(run, pending, confirmation)
         if request is not None:
             run.requests.append(request)

@@ -55,8 +55,8 @@ def notices(run: Run) -> list[OutboundMessage]:
     if team is None:
         return []
     rows = []
-    for n, text in enumerate(run.notices):
-        row = team.notice(text, message=run.msg)
+    for n, notice in enumerate(run.notices):
+        row = team.notice(notice, message=run.msg)
         row.send_key = f"notice:{run.row.id}:{n}{run.round}"
         rows.append(row)
     return rows

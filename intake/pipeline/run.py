@@ -9,7 +9,7 @@ from typing import Any
 
 from intake.campaign import Campaign
 from intake.councils import CouncilRegister
-from intake.messages import Authentication, Message, Reply
+from intake.messages import Authentication, Message, Notice, Reply
 from intake.models import IncompleteSubmission, InboundMessage, OutboundMessage
 from intake.parsing import Parsed
 from intake.pipeline.limits import RateLimits
@@ -72,7 +72,7 @@ class Run:
     # Open drafts this message completes, by offer (the follow-up step finds them).
     completing: dict[str, IncompleteSubmission] = field(default_factory=dict)
     replies: list[Reply] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     recorded: set[str] = field(default_factory=set)  # channels with new outbound rows
     held: list[int] = field(default_factory=list)  # new rows held for the message's channel
     stop: Stop | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from intake.messages import NOT_PROVEN, Authentication
+from intake.messages import NOT_PROVEN, Authentication, Notice
 from intake.models import Enquiry
 from intake.parsing import Parsed, parse_form, parse_message, parse_nomination_form
 from intake.pipeline.confirm import ask_contacts
@@ -106,7 +106,7 @@ async def limit_replies(run: Run) -> None:
             who = f"from {sender}" if sender else "from everyone together"
             run.silenced = f"rate limit: more than {hit.describe()} {who}; kept and processed, not answered"
             if counts[limits.index(hit)] == hit.count:  # the team hears once, as the limit is crossed
-                run.notices.append(f"Not answered ({run.silenced})")
+                run.notices.append(Notice(f"Not answered ({run.silenced})"))
             return
 
 
@@ -147,7 +147,7 @@ async def keep_questions(run: Run) -> None:
                                  received_at=row.received_at, inbound_id=row.id))
     for reply in run.replies:
         reply.context["questions"] = questions
-    run.notices.append(f"Question from {run.sender or 'unknown sender'}: {' '.join(questions)[:140]}")
+    run.notices.append(Notice(f"Question from {run.sender or 'unknown sender'}: {' '.join(questions)[:140]}"))
 
 
 async def request_confirmations(run: Run) -> None:

@@ -22,6 +22,7 @@ class Done:
     ok: bool
     message: str  # what happened, or why nothing did, in words for the team
     told: bool = False  # the sender was sent a reply
+    changed: bool = False  # the entry changed (False: refused, or it already was so)
 
 
 class TeamDesk:
@@ -120,7 +121,7 @@ class TeamDesk:
         self._audit(unit, found, actor, "verified", {})
         context = {"entry": self._view(found)}
         told = await tell(unit, self.world, entry.inbound_id, "verified", context, key=f"team:verified:{reference}")
-        return Done(True, f"{reference} is verified.", told is not None), entry.channel
+        return Done(True, f"{reference} is verified.", told is not None, changed=True), entry.channel
 
     async def _reject(
         self, unit: Unit, found: Submission | list[Nomination], actor: str, reason: str
@@ -140,7 +141,7 @@ class TeamDesk:
         context = {"entry": self._view(found), "reason": reason}
         told = await tell(unit, self.world, entry.inbound_id, "rejected", context,
                           key=f"team:rejected:{reference}")
-        return Done(True, f"{reference} is rejected.", told is not None), entry.channel
+        return Done(True, f"{reference} is rejected.", told is not None, changed=True), entry.channel
 
     async def _decide(
         self, unit: Unit, found: Submission | list[Nomination], actor: str, decision: str, note: str
@@ -171,7 +172,7 @@ class TeamDesk:
         told = await tell(unit, self.world, found.inbound_id, "decision", context,
                           key=f"team:decision:{reference}:{decision}:{found.decided_at.isoformat()}")
         taken = f" (place {found.place} of {offer.capacity})" if found.place else ""
-        return Done(True, f"{reference} is {decision}{taken}.", told is not None), found.channel
+        return Done(True, f"{reference} is {decision}{taken}.", told is not None, changed=True), found.channel
 
     def _audit(
         self, unit: Unit, found: Submission | list[Nomination], actor: str, action: str, detail: dict[str, Any]

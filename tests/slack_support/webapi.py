@@ -143,6 +143,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_get("/api/{method}", self._handle)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/respond/{name}", self._respond)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -267,6 +268,16 @@ class FakeSlack:
         await self._record(Call("upload", {"file_id": file_id}, dict(request.headers)))
         return web.Response(text=f"OK - {len(self.uploads[file_id])}")
 
+    def response_url(self, name: str) -> str:
+        """A `response_url` for a payload: what the app sends there is recorded as a call
+        to "response_url" with `name`."""
+        return f"{self.url}/respond/{name}"
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        await self._record(Call("response_url", {"name": request.match_info["name"], **body}, dict(request.headers)))
+        return web.Response(text="ok")
+
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
 
@@ -308,6 +319,11 @@ class FakeSlack:
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("channel") or not args.get("ts"):
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": args["channel"], "ts": args["ts"], "text": args.get("text", "")}
 
     def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "message_ts": self._next_ts()}

@@ -5,7 +5,7 @@ made; "No" on its first line refuses it. A token works once, for `EXPIRY`."""
 from __future__ import annotations
 
 from intake.confirmations import EXPIRY, refuses
-from intake.messages import Reply
+from intake.messages import Notice, Reply
 from intake.models import Confirmation
 from intake.pipeline.run import Run
 
@@ -41,9 +41,9 @@ async def _decline(run: Run, found: Confirmation) -> None:
         reference=found.reference, detail={"summary": found.summary, "requester": found.requester},
         inbound_id=run.row.id,
     )
-    run.notices.append(
+    run.notices.append(Notice(
         f"{found.reference or 'A held change'}: {found.summary} (asked by {found.requester}) refused by its contact"
-    )
+    ))
     held = await run.tx.inbound.get(found.inbound_id)
     if held is not None and held.status == "held":
         held.status, held.detail = "refused", f"refused by the contact on record: {found.summary}"
@@ -58,9 +58,9 @@ async def _confirm(run: Run, found: Confirmation) -> None:
         reference=found.reference, detail={"summary": found.summary, "requester": found.requester},
         inbound_id=run.row.id,
     )
-    run.notices.append(
+    run.notices.append(Notice(
         f"{found.reference or 'A held change'}: {found.summary} (asked by {found.requester}) confirmed by its contact"
-    )
+    ))
     held = await run.tx.inbound.get(found.inbound_id)
     if held is not None and held.status == "held":
         # Received again: processed after this message (or at the next start, if we stop first).

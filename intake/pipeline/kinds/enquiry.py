@@ -2,7 +2,7 @@
 the sender is told it reached them."""
 from __future__ import annotations
 
-from intake.messages import Reply
+from intake.messages import Notice, Reply
 from intake.models import Enquiry
 from intake.pipeline.run import Run
 
@@ -18,4 +18,4 @@ async def handle(run: Run) -> None:
         )
     preview = " ".join(text.split())[:140]
     run.replies.append(Reply("enquiry", {"text": text, "elsewhere": run.parsed.elsewhere}))
-    run.notices.append(f"Enquiry from {run.sender or 'unknown sender'}: {preview}")
+    run.notices.append(Notice(f"Enquiry from {run.sender or 'unknown sender'}: {preview}"))

@@ -4,6 +4,7 @@ place of a verified lead waits for its nominator to confirm); the reply shows th
 region's leads as they now stand."""
 from __future__ import annotations
 
+from intake.messages import Notice
 from intake.models import Nomination
 from intake.parsing import FieldError, NominationDraft, PersonDraft, name_at_least_one
 from intake.pipeline.kinds.receipt import Receipt
@@ -89,7 +90,9 @@ async def _record(run: Run, region: str, people: list[PersonDraft]) -> list[Nomi
             inbound_id=row.id,
         )
         kept.append(nomination)
-    run.notices.append(
+    run.notices.append(Notice(
         f"{reference}: regional leads for {region} (" + ", ".join(spec.role(p.role).title for p in people) + ")"
-    )
+        + ("" if verified else f" (unverified sender: {run.sender or 'unknown'})"),
+        unverified=() if verified else (reference,),
+    ))
     return kept

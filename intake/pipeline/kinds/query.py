@@ -13,7 +13,10 @@ from intake.store import Unit
 
 async def handle(run: Run) -> None:
     assert run.parsed is not None and run.parsed.query is not None
-    run.replies.append(await answer(run.world, run.parsed.query, sender=run.sender, unit=run.tx))
+    reply = await answer(run.world, run.parsed.query, sender=run.sender, unit=run.tx)
+    if reply.kind == "help" and run.admin:
+        reply.context["team"] = True  # the help lists the CIB team's own commands too
+    run.replies.append(reply)
 
 
 async def answer(world: World, query: Query, *, sender: str | None, unit: Unit) -> Reply:

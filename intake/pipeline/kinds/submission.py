@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from intake.campaign import Offer
 from intake.councils import Council
-from intake.messages import Reply
+from intake.messages import Notice, Reply
 from intake.models import IncompleteSubmission, Submission
 from intake.parsing import SubmissionDraft, Value, apply_defaults, missing_required
 from intake.pipeline.kinds import nomination
@@ -116,11 +116,12 @@ async def _record(
                 receipt.held.append(view)
                 return
         existing = await create(run, offer, council, values)
-        run.notices.append(
+        run.notices.append(Notice(
             f"{existing.reference}: {offer.short_title} from {council.name}"
             + (" (late)" if existing.late else "")
-            + ("" if existing.verified else f" (unverified sender: {_who(run)})")
-        )
+            + ("" if existing.verified else f" (unverified sender: {_who(run)})"),
+            unverified=() if existing.verified else (existing.reference,),
+        ))
     view = submission_context(run.world, existing, now, {})
     view["inferred"] = inferred or []
     receipt.recorded.append(view)
@@ -155,7 +156,9 @@ def _supersede(run: Run, unverified: Submission) -> None:
         reference=unverified.reference, detail={"by": "an entry from the council's proven address"},
         inbound_id=run.row.id,
     )
-    run.notices.append(f"{unverified.reference} (unverified, from {unverified.sender}) is superseded by the council's own entry")
+    run.notices.append(Notice(
+        f"{unverified.reference} (unverified, from {unverified.sender}) is superseded by the council's own entry"
+    ))
 
 
 def _who(run: Run) -> str:

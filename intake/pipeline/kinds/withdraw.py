@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from intake.messages import Reply
+from intake.messages import Notice, Reply
 from intake.models import Submission
 from intake.pipeline.kinds.rules import brief, contact_of, find_reference, hold, may_change_submission, may_see
 from intake.pipeline.kinds.views import submission_context
@@ -41,7 +41,7 @@ async def handle(run: Run) -> None:
                 at=now, actor=run.sender, action="withdrawn", entity="submission",
                 entity_id=found.id, reference=found.reference, inbound_id=run.row.id,
             )
-            run.notices.append(f"{found.reference} withdrawn by {run.sender}")
+            run.notices.append(Notice(f"{found.reference} withdrawn by {run.sender}"))
         done.append(submission_context(world, found, now, {}) if may_see(run, found) else brief(world, found))
     context = {"withdrawn": done, "held": held, "refused": refused, "unknown": unknown}
     run.replies.append(Reply(kind="withdrawn" if done else "held" if held else "refused", context=context))
