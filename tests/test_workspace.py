@@ -274,6 +274,11 @@ async def test_decide_from_the_page_within_the_places(runtime, relay):
     await runtime.delivery.flush()
     told = relay.to(f"officer@{councils[29].email_domains[0]}")[-1]
     assert "is accepted" in body_text(told) and "Welcome to the pathfinder." in body_text(told)
+    # The 31st council was not told "there are 30 places" as if one were waiting for it.
+    first_ack = body_text(relay.to(f"officer@{councils[0].email_domains[0]}")[0])
+    last_ack = body_text(relay.to(f"officer@{councils[30].email_domains[0]}")[0])
+    assert "There are 30 places for this offer." in first_ack
+    assert "There are 30 places for this offer and, so far, 31 expressions of interest" in last_ack
 
 
 async def test_answer_an_enquiry_from_the_page(runtime, relay):

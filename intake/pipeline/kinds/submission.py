@@ -124,6 +124,9 @@ async def _record(
         ))
     view = submission_context(run.world, existing, now, {})
     view["inferred"] = inferred or []
+    if offer.capacity:
+        # The 31st council is not told "there are 30 places" as if one were waiting for it.
+        view["entries"] = len(await run.tx.submissions.all(offer=offer.key, status="active"))
     receipt.recorded.append(view)
 
 
