@@ -9,7 +9,7 @@ import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
@@ -30,6 +30,7 @@ from intake.mail.compose import EmailReplies
 from intake.mail.reading import read_email_row
 from intake.mail.sender import EmailCarrier, MaildirTransport, RelayTransport, Transport
 from intake.mail.server import IntakeHandler, ProcessingQueue, start_smtp, tls_context
+from intake.outage import Outage
 from intake.outbox.channels import Channels
 from intake.outbox.dispatch import Dispatcher
 from intake.pipeline.limits import RateLimits, parse_limits
@@ -42,6 +43,9 @@ from workspace.app import mount as mount_workspace
 from workspace.deps import Deps as WorkspaceDeps
 
 log = logging.getLogger(__name__)
+
+RECOVER_EVERY = 30.0  # seconds between sweeps for messages a fault left unprocessed
+STUCK_AFTER = timedelta(minutes=1)  # kept this long and still not processed: a fault stopped it
 
 
 def make_transport(settings: Settings) -> Transport:
@@ -76,6 +80,7 @@ class Runtime:
     workspace: WorkspaceDeps | None = None  # the team's pages under /team/
     http: web.AppRunner | None = None  # the HTTP server: the workspace, the Slack endpoint, /healthz
     http_port: int | None = None
+    _recovery: asyncio.Task[None] | None = None
     scheduler: Scheduler | None = None
     _started: list[str] = field(default_factory=list)
 
@@ -133,9 +138,29 @@ class Runtime:
             await self._start_http(root, workspace=http)
         if scheduler and self.settings.scheduler_enabled:
             self.scheduler = await start_scheduler(self.jobs)
+        self._recovery = asyncio.create_task(self._recover(), name="recovery")
         # Everything built so far lives as long as the process: keep the garbage
         # collector from walking it again on every full collection (long pauses).
         gc.freeze()
+
+    async def recover_once(self) -> int:
+        """Queue again what a fault left behind: messages kept but never processed, and
+        failed ones whose backoff is over. Runs every half minute while the service does."""
+        async with self.store.reader() as unit:
+            due = await unit.inbound.to_retry(self.clock(), stuck_after=STUCK_AFTER)
+        for inbound_id, again in due:
+            self.queue.put(inbound_id, again=again)
+        return len(due)
+
+    async def _recover(self) -> None:
+        outage = Outage(log, "looking for messages to process again")
+        while True:
+            await asyncio.sleep(RECOVER_EVERY)
+            try:
+                await self.recover_once()
+                outage.worked()
+            except Exception as error:  # noqa: BLE001 - the store is down: next time
+                outage.failed(error)
 
     async def _start_http(self, root: web.Application, *, workspace: bool) -> None:
         """One HTTP server for the team's workspace (/team/) and, in Slack's HTTP mode,
@@ -177,6 +202,10 @@ class Runtime:
         )
 
     async def stop(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
+            self._recovery = None
         if self.smtp_server is not None:
             self.smtp_server.close()
             await self.smtp_server.wait_closed()

@@ -22,6 +22,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from intake.confirmations import base_address
 from intake.lull import PATIENCE, lull
 from intake.messages import Inbound, Kept, storable
+from intake.outage import Outage
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class IntakeHandler:
         self.keep = keep
         self.addresses = {address.lower() for address in addresses}
         self.on_kept = on_kept
+        self.outage = Outage(log, "keeping inbound mail")
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -87,9 +89,10 @@ class IntakeHandler:
         )
         try:
             kept = await self.keep(inbound)
-        except Exception:  # noqa: BLE001 - our fault: the sender must try again
-            log.exception("could not keep a message from %s", mail_from)
+        except Exception as error:  # noqa: BLE001 - our fault: the sender must try again
+            self.outage.failed(error)
             return "451 4.3.0 Temporary failure storing the message; please try again later"
+        self.outage.worked()
         if not kept.duplicate:
             self.on_kept(kept.id)
         return f"250 2.0.0 OK: kept as {kept.id}"
@@ -117,22 +120,33 @@ class ProcessingQueue:
         # a burst is accepted at full speed and its replies follow it.
         self.busy = busy
         self.patience = patience
-        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[int, bool]] = asyncio.Queue()
         self.workers = workers
         self._tasks: list[asyncio.Task[None]] = []
+        self._waiting: set[int] = set()  # queued or in hand: not queued twice
+        self.outage = Outage(log, "processing kept messages")
 
-    def put(self, inbound_id: int) -> None:
-        self.queue.put_nowait(inbound_id)
+    def put(self, inbound_id: int, *, again: bool = False) -> None:
+        """`again`: a message processed before (and failed), to be processed anew."""
+        if inbound_id in self._waiting:
+            return
+        self._waiting.add(inbound_id)
+        self.queue.put_nowait((inbound_id, again))
 
     async def _work(self) -> None:
         while True:
-            inbound_id = await self.queue.get()
+            inbound_id, again = await self.queue.get()
             await lull(self.busy, at_most=self.patience)
             try:
-                await self.process(inbound_id)
-            except Exception:  # noqa: BLE001 - the service records its own failures
-                log.exception("processing %s failed", inbound_id)
+                outcome = await self.process(inbound_id, again=again)
+                if getattr(outcome, "classification", None) == "failed":
+                    self.outage.failed(RuntimeError(f"message {inbound_id} could not be processed"))
+                else:
+                    self.outage.worked()
+            except Exception as error:  # noqa: BLE001 - the store is down: the recovery sweep retries it
+                self.outage.failed(error)
             finally:
+                self._waiting.discard(inbound_id)
                 self.queue.task_done()
 
     def start(self) -> None:
@@ -146,6 +160,15 @@ class ProcessingQueue:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class IntakeSMTP(SMTP):
+    """aiosmtpd's server, liberal in line length: RFC 5321 allows 1,000 bytes a line, but
+    real clients send longer ones (Office 365 bounces, some mail apps' replies), and a
+    person's mail must never get a permanent 500 for it. The message size limit (552)
+    stays the guard."""
+
+    line_length_limit = 1_000_000
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -171,7 +194,7 @@ async def start_smtp(
         raise ValueError("STARTTLS cannot be required without a certificate and key")
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: SMTP(
+        lambda: IntakeSMTP(
             handler,
             data_size_limit=data_size_limit,
             enable_SMTPUTF8=True,

@@ -1,9 +1,14 @@
 """Sending what the outbox holds, for one channel: claim a round of due rows in one
-transaction, hand each to the channel's carrier, record the results in another.
+transaction, hand each to the channel's carrier, and record each result as soon as it is
+known.
 
-A row is marked sent only after the carrier took it; a failure is retried with the
-shared backoff (`retry.py`) and never marked sent. Email and Slack differ only in their
-carrier (an SMTP relay or Maildir; chat.postMessage).
+A claim is a lease: a row being sent carries the moment its lease runs out, and a row
+whose lease has run out (its worker crashed, or hung) is due again, in any worker's next
+round, without waiting for a restart. A row is marked sent only after the carrier took
+it, in its own transaction straight after the send, so a crash can leave at most the
+message in flight unrecorded: that one may go out twice, nothing goes out never. A
+failure is retried with the shared backoff (`retry.py`). Email and Slack differ only in
+their carrier (an SMTP relay or Maildir; chat.postMessage).
 """
 from __future__ import annotations
 
@@ -16,12 +21,15 @@ from typing import Protocol
 
 from intake.lull import PATIENCE, lull
 from intake.models import OutboundMessage
+from intake.outage import Outage
 from intake.outbox.retry import retry_at
 from intake.store import Store
 
 log = logging.getLogger(__name__)
 
-STALE = timedelta(minutes=10)  # a claim older than this was left by a stopped worker
+# How long a claim holds: longer than any send takes (the relay's 30 s timeout, Slack's
+# retries after a 429), short enough that a crashed worker's rows go out again soon.
+LEASE = timedelta(minutes=3)
 
 
 class Carrier(Protocol):
@@ -59,6 +67,7 @@ class Dispatcher:
         self.concurrency = concurrency  # sends in flight at once, within a round
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -72,8 +81,9 @@ class Dispatcher:
             return 0
         # Keeping arriving messages comes first; sending waits a little for a lull.
         await lull(lambda: self.store.keeping, at_most=PATIENCE)
+        now = self.clock()
         async with self.store.unit() as unit:
-            taken = await unit.outbound.claim([row.id for row in due], self.clock())
+            taken = await unit.outbound.claim([row.id for row in due], now, lease_until=now + LEASE)
         return (await self._send_and_record([row for row in due if row.id in taken])).sent
 
     async def _send_and_record(self, claimed: list[OutboundMessage]) -> Round:
@@ -81,21 +91,26 @@ class Dispatcher:
 
         async def send(row: OutboundMessage) -> str | None:
             async with limit:
-                return await self._send(row)
+                error = await self._send(row)
+                await self._record(row, error)
+                return error
 
         errors = await asyncio.gather(*(send(row) for row in claimed))
-        async with self.store.unit() as unit:
-            sent = [row.id for row, error in zip(claimed, errors, strict=True) if error is None]
-            await unit.outbound.sent(sent, self.clock())
-            for row, error in zip(claimed, errors, strict=True):
-                if error is not None:
-                    attempt = row.attempts + 1
-                    log.warning("sending %s %s failed (attempt %s): %s", self.channel, row.id, attempt, error)
-                    await unit.outbound.not_sent(
-                        row.id, attempt=attempt, error=error[:1000], retry_at=retry_at(attempt, self.clock())
-                    )
         failed = sum(error is not None for error in errors)
         return Round(sent=len(errors) - failed, failed=failed)
+
+    async def _record(self, row: OutboundMessage, error: str | None) -> None:
+        """The result of one send, committed before the next: a crash after this loses
+        nothing and repeats nothing."""
+        async with self.store.unit() as unit:
+            if error is None:
+                await unit.outbound.sent([row.id], self.clock())
+                return
+            attempt = row.attempts + 1
+            log.warning("sending %s %s failed (attempt %s): %s", self.channel, row.id, attempt, error)
+            await unit.outbound.not_sent(
+                row.id, attempt=attempt, error=error[:1000], retry_at=retry_at(attempt, self.clock())
+            )
 
     async def send_held(self, outbound_ids: list[int]) -> Round:
         """Send now the rows held for this channel (see `intake/pipeline/record.py`):
@@ -127,18 +142,14 @@ class Dispatcher:
                 return
             await asyncio.sleep(0.02)
 
-    async def release_stale(self) -> int:
-        """Sends a stopped worker left half done go back in the queue (at start)."""
-        async with self.store.unit() as unit:
-            return await unit.outbound.release_stale(self.clock() - STALE, channel=self.channel)
-
     async def run(self) -> None:
-        await self.release_stale()
-        while True:
+        outage = Outage(log, f"{self.channel} delivery")
+        while not self._stopping:
             try:
                 await self.deliver_due()
-            except Exception:
-                log.exception("%s delivery round failed", self.channel)
+                outage.worked()
+            except Exception as error:  # noqa: BLE001 - the store is down: one line, not one a round
+                outage.failed(error)
             # asyncio.timeout, not wait_for: wait_for can swallow a cancel that lands as
             # the event fires (Python 3.11), and stop() would then wait for ever.
             try:
@@ -150,15 +161,24 @@ class Dispatcher:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self.run(), name=f"{self.channel}-delivery")
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float = 30) -> None:
+        """Let the round in hand finish (its results recorded), then stop; a send that
+        hangs past `grace` is cancelled, and its lease lets another round retry it."""
         if self._task:
-            self._task.cancel()
+            self._stopping = True
+            self._wake.set()
             try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+                async with asyncio.timeout(grace):
+                    await asyncio.shield(self._task)
+            except TimeoutError:
+                self._task.cancel()
+                try:
+                    await self._task
+                except asyncio.CancelledError:
+                    pass
             self._task = None
         # Whatever is due goes out before we stop, if the carrier is up.
         try:

@@ -16,6 +16,8 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from intake.messages import Identified, Outcome
 from intake.models import InboundMessage
 from intake.pipeline import steps
@@ -52,8 +54,13 @@ class Pipeline:
     ) -> Outcome:
         try:
             return await self._process(inbound_id, again=again, identified=identified, answering=answering)
-        except Exception:
-            # Our failure, not the sender's: keep the message, record why, retry on replay.
+        except Exception as error:
+            # Our failure, not the sender's: keep the message, record why; the recovery
+            # sweep (intake/app.py) tries it again, backing off. A store that is down is
+            # one line in the log (the queue's), a bug in our code a traceback.
+            if isinstance(error, (OperationalError, InterfaceError, OSError)):
+                log.debug("processing inbound message %s failed: %s", inbound_id, error)
+                raise
             log.exception("processing inbound message %s failed", inbound_id)
             async with self.store.unit() as unit:
                 row = await unit.inbound.get(inbound_id)
@@ -64,6 +71,8 @@ class Pipeline:
                         row, status="failed", classification="failed",
                         detail=traceback.format_exc(limit=5), at=self.world.clock(),
                     )
+                    # How many times it has failed: the recovery sweep backs off by it.
+                    row.meta = {**(row.meta or {}), "failures": int((row.meta or {}).get("failures", 0)) + 1}
             return Outcome(inbound_id, "failed")
 
     async def _process(

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
 
 from intake.models import InboundMessage
+
+RETRIES = 8  # failed this often, a message waits for a person (the workspace lists it)
 from intake.store.repository import Repository
 
 
@@ -28,6 +30,27 @@ class InboundRepository(Repository):
             .order_by(InboundMessage.id)
         )
         return list(await self.session.scalars(query))
+
+    async def to_retry(self, now: datetime, *, stuck_after: timedelta) -> list[tuple[int, bool]]:
+        """(id, again) of messages to process now: kept but still not processed a while
+        after they arrived (a fault stopped them), and failed ones whose backoff is over
+        (a minute, doubling, at most an hour; after eight failures a person looks)."""
+        received = await self.session.scalars(
+            select(InboundMessage.id).where(
+                InboundMessage.status == "received", InboundMessage.received_at < now - stuck_after
+            ).order_by(InboundMessage.id)
+        )
+        found = [(inbound_id, False) for inbound_id in received]
+        failed = await self.session.execute(
+            select(InboundMessage.id, InboundMessage.processed_at, InboundMessage.meta)
+            .where(InboundMessage.status == "failed").order_by(InboundMessage.id)
+        )
+        for inbound_id, processed_at, meta in failed:
+            failures = int((meta or {}).get("failures", 1))
+            wait = min(timedelta(minutes=1) * 2 ** (failures - 1), timedelta(hours=1))
+            if failures < RETRIES and (processed_at is None or processed_at + wait <= now):
+                found.append((inbound_id, True))
+        return found
 
     async def bounces(self) -> list[InboundMessage]:
         """Machines' mail not yet handled that says our mail did not arrive."""

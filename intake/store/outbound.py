@@ -1,7 +1,9 @@
 """The outbox table: everything we send, recorded before it is sent.
 
 One state machine for every channel: pending -> sending -> sent | failed; a failed
-attempt goes back to pending with a later `next_attempt_at` until attempts run out. A
+attempt goes back to pending with a later `next_attempt_at` until attempts run out. While
+a row is "sending", `next_attempt_at` is when its worker's lease runs out; after that it
+is due again (see intake/outbox/dispatch.py). A
 `send_key` is unique, so a message recorded twice (a replay, a second instance, a
 catch-up run) is sent once.
 """
@@ -16,6 +18,15 @@ from sqlalchemy.exc import IntegrityError
 
 from intake.models import OutboundMessage
 from intake.store.repository import Repository
+
+
+def _claimable(now: datetime) -> Any:
+    """Due now: pending and its time has come, or being sent on a lease that has run out."""
+    pending = (OutboundMessage.status == "pending") & (
+        OutboundMessage.next_attempt_at.is_(None) | (OutboundMessage.next_attempt_at <= now)
+    )
+    abandoned = (OutboundMessage.status == "sending") & (OutboundMessage.next_attempt_at <= now)
+    return pending | abandoned
 
 
 class OutboundRepository(Repository):
@@ -69,27 +80,29 @@ class OutboundRepository(Repository):
     # --- sending ------------------------------------------------------------------------
 
     async def due(self, now: datetime, *, channel: str, limit: int = 100) -> list[OutboundMessage]:
+        """Pending rows whose time has come, and rows being sent whose lease has run out
+        (their worker stopped or hung: sending them again is the only way to be sure)."""
         query = (
             select(OutboundMessage)
             .where(
                 OutboundMessage.channel == channel,
-                OutboundMessage.status == "pending",
-                (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now),
+                _claimable(now),
             )
             .order_by(OutboundMessage.id)
             .limit(limit)
         )
         return list(await self.session.scalars(query))
 
-    async def claim(self, outbound_ids: Sequence[int], now: datetime) -> set[int]:
-        """Take pending messages for sending; those another worker took first are not
-        among the ids returned."""
+    async def claim(self, outbound_ids: Sequence[int], now: datetime, *, lease_until: datetime) -> set[int]:
+        """Take due messages for sending until `lease_until`; those another worker took
+        first (and still holds) are not among the ids returned. The claim's condition is
+        checked again in the UPDATE, so two workers never both take one."""
         if not outbound_ids:
             return set()
         result = await self.session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.id.in_(list(outbound_ids)), OutboundMessage.status == "pending")
-            .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=now)
+            .where(OutboundMessage.id.in_(list(outbound_ids)), _claimable(now))
+            .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=lease_until)
             .returning(OutboundMessage.id)
         )
         return set(result.scalars())
@@ -119,19 +132,6 @@ class OutboundRepository(Repository):
             )
         )
         return int(count or 0)
-
-    async def release_stale(self, before: datetime, *, channel: str) -> int:
-        """Messages a stopped worker was sending go back in the queue."""
-        result = await self.session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.channel == channel,
-                OutboundMessage.status == "sending",
-                OutboundMessage.next_attempt_at < before,
-            )
-            .values(status="pending")
-        )
-        return result.rowcount
 
     # --- for the jobs -------------------------------------------------------------------
 
