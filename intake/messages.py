@@ -168,6 +168,8 @@ class Message:
     bounced: tuple[str, ...] = ()  # a bounce of our mail: the addresses it did not reach
     sender_name: str | None = None  # the display name it was sent under (a claim, like the address)
     signature: str = ""  # the sign-off block the channel cut from `text`, if any
+    sender_doubtful: bool = False  # the channel could not tell one sender (two mailboxes in From)
+    no_auto_replies: bool = False  # the sender asked for none: processed as usual, not answered
 
 
 @dataclass(frozen=True)

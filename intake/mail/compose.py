@@ -11,7 +11,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
-from intake.confirmations import reply_address
+from intake.confirmations import base_address, reply_address
 from intake.messages import Message, Post, Reply
 from intake.models import InboundMessage, OutboundMessage
 from intake.render import Renderer
@@ -57,6 +57,20 @@ def _header(address: str) -> str:
     return formataddr((name, addr)) if name else addr
 
 
+def answer_to(message: Message) -> str | None:
+    """Where a reply goes: the Reply-To only when it is at the sender's own domain (an
+    officer asking for answers to their team's mailbox); a Reply-To elsewhere would let
+    anyone send our replies to a third party, so the From is answered instead."""
+    sender, reply_to = message.sender, message.reply_to
+    if reply_to and sender and _domain(reply_to) == _domain(sender):
+        return reply_to
+    return sender or None
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].strip().lower()
+
+
 def reply_subject(original: str, fallback: str) -> str:
     original = " ".join(original.split())
     if not original:
@@ -78,9 +92,11 @@ class EmailReplies:
         self.intake_address = intake_address or parseaddr(from_address)[1]
 
     def reply(self, reply: Reply, *, row: InboundMessage, message: Message) -> OutboundMessage | None:
-        to = reply.to or message.reply_to or message.sender
-        if not to:
-            return None  # nobody to answer (no usable From): the message is kept all the same
+        to = reply.to or answer_to(message)
+        if not to or self._ours(to):
+            # Nobody to answer (no usable From), or our own address (a loop): the message
+            # is kept all the same, and the team sees it.
+            return None
         text, html = self.renderer.email(reply.kind, reply.context)
         subject = reply_subject(message.subject, self.renderer.email_subject(reply.kind, reply.context))
         now = self.clock()
@@ -104,6 +120,12 @@ class EmailReplies:
             body=mail.as_bytes(),
             created_at=now,
         )
+
+    def _ours(self, address: str) -> bool:
+        """One of the service's own addresses (the From of its mail, the intake's, with
+        any +tag): never a reply's destination."""
+        own = {base_address(parseaddr(self.from_address)[1].lower()), base_address(self.intake_address.lower())}
+        return base_address(address.lower()) in own
 
     def request(self, kind: str, context: dict[str, Any], *, to: str, token: str) -> OutboundMessage:
         """A confirmation request to the contact on record: a new conversation, whose

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
 
-from intake.mail.automatic import automatic_reason, bounced_recipients
+from intake.mail.automatic import automatic_reason, bounced_recipients, suppresses_replies
 from intake.mail.quotes import own_signature
 from intake.mail.mime import body_text, decode_bytes, header_value, mailbox, parser_defects
 from intake.mail.text import normalise_newlines, normalise_space, tidy
@@ -37,6 +37,7 @@ class EmailContent:
     defects: tuple[str, ...]  # parser defects, for the record
     bounced: tuple[str, ...] = ()  # a bounce: the addresses our mail did not reach
     signature: str = ""  # the sign-off block cut from new_text (a name and role may be in it)
+    no_replies: bool = False  # the sender asked for no automatic replies (X-Auto-Response-Suppress)
 
 
 def read_email(raw: bytes, *, envelope_from: str | None = None) -> EmailContent:
@@ -73,6 +74,7 @@ def _read(raw: bytes, envelope_from: str | None) -> EmailContent:
         defects=tuple(dict.fromkeys([*parser_defects(message), *defects])),
         bounced=bounced_recipients(message) if automatic else (),
         signature=own_signature(full, subject=subject),
+        no_replies=suppresses_replies(message, defects),
     )
 
 

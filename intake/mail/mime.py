@@ -104,6 +104,9 @@ def mailbox(message: Message, name: str, defects: list[str]) -> tuple[str | None
     except Exception:  # noqa: BLE001
         defects.append(f"unparseable {name} header")
         pairs = [parseaddr(raw)]
+    if name == "from" and len([pair for pair in pairs if any(pair)]) > 1:
+        # Two mailboxes, or "<a@council.gov.uk>@evil.test": no one sender can be proven.
+        defects.append(AMBIGUOUS_FROM)
     for display, addr in pairs:
         addr = addr.strip()
         if "@" in addr and not _CONTROL.search(addr) and " " not in addr:
@@ -113,6 +116,7 @@ def mailbox(message: Message, name: str, defects: list[str]) -> tuple[str | None
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+AMBIGUOUS_FROM = "ambiguous from: more than one mailbox"
 
 
 def clean_name(display: str) -> str | None:

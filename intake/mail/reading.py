@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from intake.confirmations import find_token
 from intake.mail.extract import read_email
+from intake.mail.mime import AMBIGUOUS_FROM
 from intake.messages import storable
 from intake.models import InboundMessage
 from intake.messages import Message
@@ -28,4 +29,6 @@ def read_email_row(row: InboundMessage) -> Message:
         bounced=content.bounced,
         sender_name=storable(content.sender_name),
         signature=storable(content.signature) or "",
+        sender_doubtful=AMBIGUOUS_FROM in content.defects,
+        no_auto_replies=content.no_replies,
     )

@@ -37,7 +37,7 @@ async def record_outbound(run: Run) -> None:
 def replies(run: Run) -> list[OutboundMessage]:
     message = run.msg
     composer = run.world.channels.composers.get(run.row.channel)
-    if composer is None or message.quiet or run.silenced:
+    if composer is None or message.quiet or message.no_auto_replies or run.silenced:
         return []
     rows = []
     for reply in run.replies:

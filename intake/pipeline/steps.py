@@ -52,7 +52,7 @@ def establish_sender(run: Run) -> None:
     run.admin = run.msg.admin
     proof = run.authentication or NOT_PROVEN
     domain = (run.sender or "").rpartition("@")[2].lower()
-    run.proven = proof.proven and bool(domain) and proof.domain == domain
+    run.proven = proof.proven and bool(domain) and proof.domain == domain and not run.msg.sender_doubtful
 
 
 # A kept message's meta key: the council and offer the CIB team said it is about, when it
