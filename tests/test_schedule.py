@@ -116,3 +116,29 @@ async def test_two_instances_on_postgresql_send_each_reminder_once(postgres_url,
         await b.stop()
         await first.stop()
         await second.stop()
+
+
+async def test_a_frozen_leader_loses_the_lock_when_its_lease_runs_out(postgres_url):
+    """A holder that stops (SIGSTOP: its connection stays open, it sends nothing) is cut
+    off by the server once its lease runs out, and a standby takes the lock."""
+    from intake.store import Store
+    from intake.store.leadership import Leadership
+
+    store = Store.from_url(postgres_url)
+    frozen, standby = Leadership(store, lease=1.5), Leadership(store, lease=1.5)
+    try:
+        assert await frozen.acquire()
+        assert not await standby.acquire()
+        frozen._beat.cancel()  # the process is stopped: no more heartbeats, the socket stays open
+        took_over = False
+        for _ in range(40):  # up to 4 s: the lease (1.5 s) and a try or two
+            await asyncio.sleep(0.1)
+            if await standby.acquire():
+                took_over = True
+                break
+        assert took_over
+        assert not await frozen.held()  # when it wakes, it knows it lost
+    finally:
+        await standby.release()
+        await frozen.release()
+        await store.close()

@@ -29,7 +29,8 @@ class Scheduler:
     def __init__(self, deps: JobDeps) -> None:
         self.deps = deps
         self.campaign = deps.campaign
-        self.leadership = Leadership(deps.store)
+        # A frozen holder loses the lock after three missed tries of the others.
+        self.leadership = Leadership(deps.store, lease=max(3 * deps.settings.scheduler_lock_retry_seconds, 3.0))
         self.leader = False
         self.aps = AsyncIOScheduler(timezone=self.campaign.tz)
         self._loop_task: asyncio.Task[None] | None = None
