@@ -94,7 +94,9 @@ class Events:
             user=user,
             text=text or "help",
             raw=body,
-            external_id=event_id or (f"{channel}:{ts}" if ts else None),
+            # One message is one row, whatever event_ids Slack delivers it under (a retry
+            # after a slow ack, a message and an app_mention for the same post).
+            external_id=f"{channel}:{ts}" if channel and ts else event_id,
             meta={"slack_channel": channel, "thread_ts": thread_ts, "ts": ts,
                   "slack_team": body.get("team_id"), "source": source},
         )

@@ -47,7 +47,7 @@ async def test_a_crash_after_the_relay_took_one_repeats_only_that_one(runtime, r
     ids = await _pending(runtime, 4)
     assert len(ids) == 4 and relay.messages == []
     dying = Dispatcher(runtime.store, DiesAfterSending(runtime.delivery.transport, dies_at=2),
-                       channel="email", clock=clock)
+                       channel="email", clock=clock, lease_clock=clock)
     try:
         await dying.deliver_due()
     except asyncio.CancelledError:
@@ -60,7 +60,7 @@ async def test_a_crash_after_the_relay_took_one_repeats_only_that_one(runtime, r
     assert list(states.values()).count("sending") == 3  # the one in flight, and two never tried
 
     # Another worker, before the lease runs out: nothing of the dead worker's is touched.
-    survivor = Dispatcher(runtime.store, runtime.delivery.transport, channel="email", clock=clock)
+    survivor = Dispatcher(runtime.store, runtime.delivery.transport, channel="email", clock=clock, lease_clock=clock)
     assert await survivor.deliver_due() == 0
     # Once it has run out, no restart needed: the rest go out.
     clock.set(clock() + LEASE + LEASE / 10)
@@ -73,8 +73,9 @@ async def test_a_crash_after_the_relay_took_one_repeats_only_that_one(runtime, r
 
 async def test_rows_a_dead_worker_held_go_out_while_the_service_runs(runtime, relay, clock):
     ids = await _pending(runtime, 2)
+    runtime.delivery.lease_clock = clock  # leases on the test's clock, to let one run out
     async with runtime.store.unit() as unit:  # a worker claimed them, then died
-        taken = await unit.outbound.claim(ids, clock(), lease_until=clock() + LEASE)
+        taken = await unit.outbound.claim(ids, clock(), lease_now=clock(), lease_until=clock() + LEASE)
     assert taken == set(ids)
     runtime.delivery.start()
     runtime.delivery.wake()

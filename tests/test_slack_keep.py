@@ -30,7 +30,8 @@ async def test_message_is_kept_before_the_ack_even_when_users_info_fails(slack):
     answer = await slack.send.event(envelope)
     assert answer.status == 200 and time.monotonic() - started < 0.5
     [row] = await slack.inbound()  # as soon as the response is in, before any background work
-    assert row["channel"] == "slack" and row["external_id"] == envelope["event_id"]
+    event = envelope["event"]
+    assert row["channel"] == "slack" and row["external_id"] == f"{event['channel']}:{event['ts']}"
     assert json.loads(row["raw"]) == envelope
     assert row["sender"] is None and row["status"] == "received"
     await slack.settle()
@@ -97,7 +98,8 @@ async def test_event_not_kept_is_not_acknowledged_so_slack_retries(slack):
     assert (await slack.send.event(envelope, retry_num=1)).status == 200
     await slack.settle()
     [row] = await slack.inbound()
-    assert row["external_id"] == envelope["event_id"] and row["status"] == "processed"
+    assert row["external_id"] == f"{envelope['event']['channel']}:{envelope['event']['ts']}"
+    assert row["status"] == "processed"
     [reply] = slack.dm(CAMDEN)
     assert "PBR-0001" in reply.all_text()
 
@@ -236,3 +238,17 @@ async def test_background_work_waits_while_messages_are_arriving_by_any_channel(
     background.spawn(work(), name="starved")
     assert await background.drain(2)
     assert 0.25 <= started[-1] - begun < 1.0
+
+
+
+async def test_one_message_under_three_event_ids_is_one_message(slack):
+    import copy
+
+    envelope = event_envelope(dm_event(CAMDEN, PBR))
+    for n in range(3):  # Slack delivered the same post three times, each with its own event_id
+        again = copy.deepcopy(envelope)
+        again["event_id"] = f"{envelope['event_id']}-{n}"
+        assert (await slack.send.event(again)).status == 200
+    await slack.settle()
+    assert len(await slack.inbound()) == 1
+    assert len(slack.dm(CAMDEN)) == 1

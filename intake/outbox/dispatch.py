@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from intake.lull import PATIENCE, lull
@@ -57,6 +57,7 @@ class Dispatcher:
         round_size: int = 100,
         idle_seconds: float = 15,
         concurrency: int = 1,
+        lease_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -65,6 +66,9 @@ class Dispatcher:
         self.round_size = round_size
         self.idle_seconds = idle_seconds  # how often the worker looks for retries due
         self.concurrency = concurrency  # sends in flight at once, within a round
+        # Leases run on the real clock even when the service's is simulated (a test's
+        # jump of a day must not make a send in flight look abandoned).
+        self.lease_clock = lease_clock or (lambda: datetime.now(timezone.utc))
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -76,14 +80,18 @@ class Dispatcher:
         """Send one round of what is due now (claimed in one commit, results recorded in
         another: two a round rather than two a message); returns how many were sent."""
         async with self.store.reader() as unit:
-            due = await unit.outbound.due(self.clock(), channel=self.channel, limit=self.round_size)
+            due = await unit.outbound.due(
+                self.clock(), channel=self.channel, limit=self.round_size, lease_now=self.lease_clock()
+            )
         if not due:
             return 0
         # Keeping arriving messages comes first; sending waits a little for a lull.
         await lull(lambda: self.store.keeping, at_most=PATIENCE)
-        now = self.clock()
+        now, lease_now = self.clock(), self.lease_clock()
         async with self.store.unit() as unit:
-            taken = await unit.outbound.claim([row.id for row in due], now, lease_until=now + LEASE)
+            taken = await unit.outbound.claim(
+                [row.id for row in due], now, lease_now=lease_now, lease_until=lease_now + LEASE
+            )
         return (await self._send_and_record([row for row in due if row.id in taken])).sent
 
     async def _send_and_record(self, claimed: list[OutboundMessage]) -> Round:

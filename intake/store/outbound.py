@@ -20,12 +20,13 @@ from intake.models import OutboundMessage
 from intake.store.repository import Repository
 
 
-def _claimable(now: datetime) -> Any:
-    """Due now: pending and its time has come, or being sent on a lease that has run out."""
+def _claimable(now: datetime, lease_now: datetime) -> Any:
+    """Due now: pending and its time has come, or being sent on a lease that has run out
+    (leases are on the real clock, `lease_now`)."""
     pending = (OutboundMessage.status == "pending") & (
         OutboundMessage.next_attempt_at.is_(None) | (OutboundMessage.next_attempt_at <= now)
     )
-    abandoned = (OutboundMessage.status == "sending") & (OutboundMessage.next_attempt_at <= now)
+    abandoned = (OutboundMessage.status == "sending") & (OutboundMessage.next_attempt_at <= lease_now)
     return pending | abandoned
 
 
@@ -79,21 +80,25 @@ class OutboundRepository(Repository):
 
     # --- sending ------------------------------------------------------------------------
 
-    async def due(self, now: datetime, *, channel: str, limit: int = 100) -> list[OutboundMessage]:
+    async def due(
+        self, now: datetime, *, channel: str, limit: int = 100, lease_now: datetime | None = None
+    ) -> list[OutboundMessage]:
         """Pending rows whose time has come, and rows being sent whose lease has run out
         (their worker stopped or hung: sending them again is the only way to be sure)."""
         query = (
             select(OutboundMessage)
             .where(
                 OutboundMessage.channel == channel,
-                _claimable(now),
+                _claimable(now, lease_now or now),
             )
             .order_by(OutboundMessage.id)
             .limit(limit)
         )
         return list(await self.session.scalars(query))
 
-    async def claim(self, outbound_ids: Sequence[int], now: datetime, *, lease_until: datetime) -> set[int]:
+    async def claim(
+        self, outbound_ids: Sequence[int], now: datetime, *, lease_now: datetime, lease_until: datetime
+    ) -> set[int]:
         """Take due messages for sending until `lease_until`; those another worker took
         first (and still holds) are not among the ids returned. The claim's condition is
         checked again in the UPDATE, so two workers never both take one."""
@@ -101,7 +106,7 @@ class OutboundRepository(Repository):
             return set()
         result = await self.session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.id.in_(list(outbound_ids)), _claimable(now))
+            .where(OutboundMessage.id.in_(list(outbound_ids)), _claimable(now, lease_now))
             .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=lease_until)
             .returning(OutboundMessage.id)
         )
