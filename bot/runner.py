@@ -9,8 +9,10 @@ Web API calls go to CIB_SLACK_API_URL and are retried on 429 after Retry-After.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs
 from typing import Any
 
 import aiohttp
@@ -20,6 +22,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import SlackBot
@@ -96,13 +99,63 @@ class SlackRunner:
 
 
 def add_routes(app: web.Application, bot: SlackBot) -> None:
+    verifier = SignatureVerifier(bot.ctx.settings.slack_signing_secret or "")
+
     async def events(request: web.Request) -> web.Response:
+        # The signature is checked on the raw bytes before anything reads them: an unsigned
+        # request is refused without its body ever being parsed.
+        body = await request.read()
+        try:
+            body.decode("utf-8")  # Slack sends UTF-8; the signature is computed over text
+        except UnicodeDecodeError:
+            return web.Response(status=400, text="malformed request")
+        try:
+            signed = verifier.is_valid_request(body, dict(request.headers))
+        except ValueError:  # a timestamp that is not a number
+            signed = False
+        if not signed:
+            return web.Response(status=401, text="invalid signature")
+        if not _well_formed(body, request.content_type):
+            return web.Response(status=400, text="malformed request")
         # From arrival to ack, background work steps aside (see Background.after_acks).
         with bot.background.acking():
-            bolt_request = await to_bolt_request(request)
+            try:
+                bolt_request = await to_bolt_request(request)
+            except Exception:  # noqa: BLE001 - a body Bolt cannot read is the sender's fault
+                return web.Response(status=400, text="malformed request")
             return await to_aiohttp_response(await bot.app.async_dispatch(bolt_request))
 
     app.router.add_post(EVENTS_PATH, events)
+
+
+def _well_formed(body: bytes, content_type: str) -> bool:
+    """A body Slack could have sent: UTF-8; JSON for events; a form whose `payload`, if
+    any, is a JSON object (interactivity) for the rest."""
+    try:
+        text = body.decode("utf-8")
+        if content_type == "application/json":
+            envelope = json.loads(text)
+            return isinstance(envelope, dict) and isinstance(envelope.get("type"), str)
+        fields = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
+        if "payload" in fields:
+            return _interaction(json.loads(fields["payload"][0]))
+        return True
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
+def _interaction(payload: object) -> bool:
+    """The parts of an interactivity payload every listener relies on."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return False
+    if not isinstance(payload.get("user"), dict) or "id" not in payload["user"]:
+        return False
+    if payload["type"] in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        return isinstance(view, dict) and all(k in view for k in ("id", "type", "callback_id"))
+    if payload["type"] == "block_actions":
+        return isinstance(payload.get("actions"), list)
+    return True
 
 
 def http_app(bot: SlackBot) -> web.Application:
