@@ -33,7 +33,7 @@ from intake.mail.compose import compose  # noqa: E402
 from intake.mail.sender import RelayTransport  # noqa: E402
 from intake.models import OutboundMessage  # noqa: E402
 from intake.render import Renderer  # noqa: E402
-from intake.settings import PROJECT_ROOT  # noqa: E402
+from intake.settings import DEFAULT_CONFIG_DIR, DEFAULT_TEMPLATES_DIR  # noqa: E402
 from intake.store import Store  # noqa: E402
 
 LONDON = ZoneInfo("Europe/London")
@@ -41,7 +41,7 @@ NOW = datetime(2027, 5, 13, 9, 0, tzinfo=LONDON)
 
 
 def register(scale: int) -> CouncilRegister:
-    real = load_councils(PROJECT_ROOT / "config" / "councils.csv")
+    real = load_councils(DEFAULT_CONFIG_DIR / "councils.csv")
     if scale == 1:
         return real
     councils = [
@@ -148,8 +148,8 @@ async def main() -> None:
     parser.add_argument("--send-limit", type=int, default=1000)
     parser.add_argument("--scales", default="1,10,100")
     args = parser.parse_args()
-    campaign = load_campaign(PROJECT_ROOT / "config" / "campaign.toml")
-    renderer = Renderer(PROJECT_ROOT / "templates")
+    campaign = load_campaign(DEFAULT_CONFIG_DIR / "campaign.toml")
+    renderer = Renderer(DEFAULT_TEMPLATES_DIR)
     sink = Sink()
     server = await asyncio.get_running_loop().create_server(lambda: SMTP(sink), host="127.0.0.1", port=0)
     port = server.sockets[0].getsockname()[1]

@@ -29,7 +29,7 @@ from bot.views import SlackViews
 from intake.export import to_csv
 from intake.jobs.digest import Source, build_digest
 from intake.replies import deadline_view
-from intake.settings import PROJECT_ROOT
+from intake.settings import DEFAULT_TEMPLATES_DIR
 
 
 class SlashCommands:
@@ -145,5 +145,5 @@ async def digest_for_slack(source: Source, now: datetime, *, views: SlackViews |
     """The digest as of `now`, as a Block Kit message ({"text", "blocks"}), for
     `/cib digest`. Reads only; records nothing."""
     digest = await build_digest(source, now)
-    views = views or SlackViews(templates_dir=PROJECT_ROOT / "templates")
+    views = views or SlackViews(templates_dir=DEFAULT_TEMPLATES_DIR)
     return views.message("digest", digest.context)

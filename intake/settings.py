@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The defaults ship inside the package; CIB_CONFIG_DIR and CIB_TEMPLATES_DIR point elsewhere.
+DEFAULT_CONFIG_DIR = Path(str(files("intake") / "config"))
+DEFAULT_TEMPLATES_DIR = Path(str(files("intake") / "templates"))
 # A comma-separated list in the environment (a JSON list is accepted too).
 AddressList = Annotated[list[str], NoDecode]
 
@@ -30,8 +33,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CIB_", env_file=None, extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///cib-intake.sqlite3"
-    config_dir: Path = PROJECT_ROOT / "config"
-    templates_dir: Path = PROJECT_ROOT / "templates"
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    templates_dir: Path = DEFAULT_TEMPLATES_DIR
 
     # Inbound SMTP
     smtp_host: str = "127.0.0.1"

@@ -120,10 +120,10 @@ def test_db_upgrade_creates_the_schema(tmp_path):
 def test_invalid_campaign_config_names_file_key_and_problem(tmp_path):
     config = tmp_path / "config"
     config.mkdir()
-    from intake.settings import PROJECT_ROOT
+    from intake.settings import DEFAULT_CONFIG_DIR
 
-    (config / "councils.csv").write_bytes((PROJECT_ROOT / "config" / "councils.csv").read_bytes())
-    text_ = (PROJECT_ROOT / "config" / "campaign.toml").read_text()
+    (config / "councils.csv").write_bytes((DEFAULT_CONFIG_DIR / "councils.csv").read_bytes())
+    text_ = (DEFAULT_CONFIG_DIR / "campaign.toml").read_text()
     (config / "campaign.toml").write_text(text_.replace("capacity = 30", "capacity = -30"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIB_")}
     env.update(CIB_CONFIG_DIR=str(config), CIB_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from intake.settings import DEFAULT_CONFIG_DIR
 from intake.campaign import Campaign, load_campaign
 from intake.councils import CouncilRegister, load_councils
 from intake.mail.extract import read_email
 from intake.parsing import Kind, parse_message
 
-ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
@@ -77,12 +77,12 @@ _LOOP_HEADER = re.compile(
 
 @pytest.fixture(scope="module")
 def campaign() -> Campaign:
-    return load_campaign(ROOT / "config" / "campaign.toml")
+    return load_campaign(DEFAULT_CONFIG_DIR / "campaign.toml")
 
 
 @pytest.fixture(scope="module")
 def councils() -> CouncilRegister:
-    return load_councils(ROOT / "config" / "councils.csv")
+    return load_councils(DEFAULT_CONFIG_DIR / "councils.csv")
 
 
 def test_manifest_lists_every_file():

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from intake.settings import DEFAULT_CONFIG_DIR
 from intake.campaign import Campaign, load_campaign
 from intake.councils import CouncilRegister, load_councils
 from intake.mail.extract import EmailContent, read_email
@@ -13,7 +14,6 @@ from intake.mail.html_text import html_to_text
 from intake.mail.quotes import strip_quoted
 from intake.parsing import Parsed, parse_message
 
-ROOT = Path(__file__).resolve().parent.parent
 EMAILS = Path(__file__).resolve().parent / "emails"
 
 CAMDEN, HERTS, MANCHESTER, SALFORD, TRAFFORD, STOCKPORT = (
@@ -23,12 +23,12 @@ CAMDEN, HERTS, MANCHESTER, SALFORD, TRAFFORD, STOCKPORT = (
 
 @pytest.fixture(scope="module")
 def campaign() -> Campaign:
-    return load_campaign(ROOT / "config" / "campaign.toml")
+    return load_campaign(DEFAULT_CONFIG_DIR / "campaign.toml")
 
 
 @pytest.fixture(scope="module")
 def councils() -> CouncilRegister:
-    return load_councils(ROOT / "config" / "councils.csv")
+    return load_councils(DEFAULT_CONFIG_DIR / "councils.csv")
 
 
 def mail(name: str) -> EmailContent:

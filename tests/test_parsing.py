@@ -2,10 +2,10 @@
 references, queries and enquiries, against the shipped campaign and council register."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
+from intake.settings import DEFAULT_CONFIG_DIR
 from intake.campaign import Campaign, load_campaign
 from intake.councils import CouncilRegister, load_councils
 from intake.parsing import (
@@ -21,7 +21,6 @@ from intake.parsing import (
     parse_nomination_form,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 CAMDEN = "E09000007"
 HERTS = "E10000015"
 RBKC = "E09000020"
@@ -32,12 +31,12 @@ KINGSTON_THAMES = "E09000021"
 
 @pytest.fixture(scope="module")
 def campaign() -> Campaign:
-    return load_campaign(ROOT / "config" / "campaign.toml")
+    return load_campaign(DEFAULT_CONFIG_DIR / "campaign.toml")
 
 
 @pytest.fixture(scope="module")
 def councils() -> CouncilRegister:
-    return load_councils(ROOT / "config" / "councils.csv")
+    return load_councils(DEFAULT_CONFIG_DIR / "councils.csv")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ the council named, the writer's name and role from the signature or the From nam
 what was read this way is said in the reply."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -11,11 +10,11 @@ from intake.campaign import load_campaign
 from intake.councils import load_councils
 from intake.parsing import parse_message
 from intake.parsing.prose import signature
-from intake.settings import PROJECT_ROOT
+from intake.settings import DEFAULT_CONFIG_DIR
 from tests.mailer import body_text, message, send, settle
 
-CAMPAIGN = load_campaign(Path(PROJECT_ROOT) / "config" / "campaign.toml")
-COUNCILS = load_councils(Path(PROJECT_ROOT) / "config" / "councils.csv")
+CAMPAIGN = load_campaign(DEFAULT_CONFIG_DIR / "campaign.toml")
+COUNCILS = load_councils(DEFAULT_CONFIG_DIR / "councils.csv")
 
 SALFORD = """Dear CIB team,
 

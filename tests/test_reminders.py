@@ -22,11 +22,11 @@ from intake.reminders import (
     reminder_slots,
     senders_by_council,
 )
-from intake.settings import PROJECT_ROOT
+from intake.settings import DEFAULT_CONFIG_DIR
 
 LONDON = ZoneInfo("Europe/London")
-CAMPAIGN = load_campaign(PROJECT_ROOT / "config" / "campaign.toml")
-COUNCILS = load_councils(PROJECT_ROOT / "config" / "councils.csv")
+CAMPAIGN = load_campaign(DEFAULT_CONFIG_DIR / "campaign.toml")
+COUNCILS = load_councils(DEFAULT_CONFIG_DIR / "councils.csv")
 CAMDEN = "E09000007"
 HACKNEY = COUNCILS.resolve("Hackney").council.code
 
@@ -167,7 +167,7 @@ def test_bad_contacts_rows_name_the_line(text, problem):
 def test_shipped_contacts_file_loads():
     from intake.contacts import load_contacts
 
-    contacts = load_contacts(PROJECT_ROOT / "config" / "contacts.csv", COUNCILS)
+    contacts = load_contacts(DEFAULT_CONFIG_DIR / "contacts.csv", COUNCILS)
     assert contacts.by_council and contacts.region_channels
 
 

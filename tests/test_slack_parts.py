@@ -20,9 +20,9 @@ from bot.views import MAX_BLOCKS, SlackViews, fit_message
 from intake.campaign import load_campaign
 from intake.councils import load_councils
 from intake.messages import Reply
-from intake.settings import PROJECT_ROOT
+from intake.settings import DEFAULT_CONFIG_DIR, DEFAULT_TEMPLATES_DIR
 
-CONFIG = PROJECT_ROOT / "config"
+CONFIG = DEFAULT_CONFIG_DIR
 CAMPAIGN = load_campaign(CONFIG / "campaign.toml")
 COUNCILS = load_councils(CONFIG / "councils.csv")
 
@@ -155,7 +155,7 @@ def test_council_search_limits_and_empty():
 
 
 def _views() -> SlackViews:
-    return SlackViews(templates_dir=PROJECT_ROOT / "templates")
+    return SlackViews(templates_dir=DEFAULT_TEMPLATES_DIR)
 
 
 def test_fit_message_holds_slacks_limits():
@@ -178,10 +178,10 @@ def test_a_broken_context_still_answers():
 
 
 def test_every_slack_template_has_a_known_context_or_is_a_reply_kind():
-    names = {p.name.removesuffix(".json.j2") for p in (PROJECT_ROOT / "templates" / "slack").glob("*.json.j2")}
+    names = {p.name.removesuffix(".json.j2") for p in (DEFAULT_TEMPLATES_DIR / "slack").glob("*.json.j2")}
     # Confirmation requests, the answers to replies carrying their tokens, and the team's
     # sign-in links are email only.
-    reply_kinds = {p.name.removesuffix(".txt.j2") for p in (PROJECT_ROOT / "templates" / "email").glob("*.txt.j2")
+    reply_kinds = {p.name.removesuffix(".txt.j2") for p in (DEFAULT_TEMPLATES_DIR / "email").glob("*.txt.j2")
                    if not p.name.startswith(("_", "confirm", "sign_in")) and "subject" not in p.name}
     assert reply_kinds <= names, f"no Slack template for {reply_kinds - names}"
 
