@@ -36,7 +36,7 @@ from bot.slash import SlashCommands
 from bot.team_actions import Desk, TeamActions
 from bot.tasks import Background
 from bot.views import SlackViews
-from intake.settings import Settings
+from intake.settings import Settings, secret
 
 __all__ = ["NOT_STORED", "SlackBot"]
 
@@ -71,7 +71,7 @@ class SlackBot:
         self.app = AsyncApp(
             client=client,
             authorize=self.ctx.identity,
-            signing_secret=settings.slack_signing_secret or "",
+            signing_secret=secret(settings.slack_signing_secret) or "",
             # Listeners run before the response, so an ack is sent the moment it is called
             # and the slow part is in `self.background`, which stop() can drain.
             process_before_response=True,

@@ -30,7 +30,7 @@ from bot.posting import SlackCarrier
 from bot.tasks import Background
 from bot.views import SlackViews
 from intake.render import Renderer
-from intake.settings import Settings
+from intake.settings import Settings, secret
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ HEALTH_PATH = "/healthz"
 
 def make_client(settings: Settings, *, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     return AsyncWebClient(
-        token=settings.slack_bot_token,
+        token=secret(settings.slack_bot_token),
         base_url=settings.slack_api_url,
         session=session,
         timeout=15,
@@ -99,7 +99,7 @@ class SlackRunner:
 
 
 def add_routes(app: web.Application, bot: SlackBot) -> None:
-    verifier = SignatureVerifier(bot.ctx.settings.slack_signing_secret or "")
+    verifier = SignatureVerifier(secret(bot.ctx.settings.slack_signing_secret) or "")
 
     async def events(request: web.Request) -> web.Response:
         # The signature is checked on the raw bytes before anything reads them: an unsigned
@@ -201,7 +201,7 @@ async def start_slack(
         if socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            runner.socket = AsyncSocketModeHandler(bot.app, settings.slack_app_token, web_client=client)
+            runner.socket = AsyncSocketModeHandler(bot.app, secret(settings.slack_app_token), web_client=client)
             await runner.socket.connect_async()
             log.info("Slack connected in Socket Mode")
         elif http is not None:

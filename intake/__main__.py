@@ -1,4 +1,4 @@
 """`python -m intake` is `cib`."""
-from intake.cli import app
+from intake.cli import main
 
-app(prog_name="cib")
+main()

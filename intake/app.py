@@ -30,13 +30,14 @@ from intake.mail.compose import EmailReplies
 from intake.mail.reading import read_email_row
 from intake.mail.sender import EmailCarrier, MaildirTransport, RelayTransport, Transport
 from intake.mail.server import IntakeHandler, ProcessingQueue, start_smtp, tls_context
+from intake.operations import CONTENT_TYPE, Operations
 from intake.outage import Outage
 from intake.outbox.channels import Channels
 from intake.outbox.dispatch import Dispatcher
 from intake.pipeline.limits import RateLimits, parse_limits
 from intake.render import Renderer
 from intake.service import IntakeService, utcnow
-from intake.settings import Settings
+from intake.settings import Settings, secret
 from intake.store import Store
 from intake.team import TeamDesk, Triage
 from workspace.app import mount as mount_workspace
@@ -54,7 +55,7 @@ def make_transport(settings: Settings) -> Transport:
             settings.relay_host,
             settings.relay_port,
             username=settings.relay_username,
-            password=settings.relay_password,
+            password=secret(settings.relay_password),
             starttls=settings.relay_starttls,
         )
     return MaildirTransport(settings.outbox_dir)
@@ -74,6 +75,7 @@ class Runtime:
     jobs: JobDeps
     team: TeamDesk
     triage: Triage
+    operations: Operations
     slack_poster: Dispatcher | None = None  # Slack, when a bot token is set
     smtp_server: asyncio.AbstractServer | None = None
     slack: Any = None  # bot.runner.SlackRunner, when Slack is configured
@@ -98,14 +100,16 @@ class Runtime:
         for dispatcher in self.dispatchers:
             dispatcher.wake()
 
-    async def deliver_now(self) -> tuple[int, int]:
+    async def deliver_now(self, *, each: Callable[[int], None] | None = None) -> tuple[int, int]:
         """Send everything due now and wait for it (the CLI, which exits afterwards):
-        (emails, Slack posts)."""
+        (emails, Slack posts). `each` hears of every round's count (a progress bar)."""
         counts = []
         for dispatcher in (self.delivery, self.slack_poster):
             sent = 0
             while dispatcher is not None and (n := await dispatcher.deliver_due()):
                 sent += n
+                if each is not None:
+                    each(n)
             counts.append(sent)
         return counts[0], counts[1]
 
@@ -138,6 +142,7 @@ class Runtime:
             await self._start_http(root, workspace=http)
         if scheduler and self.settings.scheduler_enabled:
             self.scheduler = await start_scheduler(self.jobs)
+            self.operations.last_scheduler_run = lambda: self.scheduler.last_run if self.scheduler else None
         self._recovery = asyncio.create_task(self._recover(), name="recovery")
         # Everything built so far lives as long as the process: keep the garbage
         # collector from walking it again on every full collection (long pauses).
@@ -166,10 +171,20 @@ class Runtime:
         """One HTTP server for the team's workspace (/team/) and, in Slack's HTTP mode,
         the Slack endpoint (/slack/events)."""
         async def health(request: web.Request) -> web.Response:
-            pending = len(self.slack.background) if self.slack is not None else 0
-            return web.json_response({"ok": True, "pending": pending})
+            healthy, report = await self.operations.health()
+            if self.slack is not None:
+                report["slack"] = {"pending": len(self.slack.background)}
+            return web.json_response(report, status=200 if healthy else 503, headers={"Cache-Control": "no-store"})
+
+        async def metrics(request: web.Request) -> web.Response:
+            try:
+                body = await self.operations.metrics()
+            except Exception:  # noqa: BLE001 - the database is away: /healthz says so
+                return web.Response(status=503, text="database unavailable\n")
+            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
         root.router.add_get("/healthz", health)
+        root.router.add_get("/metrics", metrics)
         if workspace and self.workspace is not None:
             mount_workspace(root, self.workspace, self.settings.templates_dir)
         self.http = web.AppRunner(root, access_log=None, shutdown_timeout=5.0)
@@ -221,6 +236,11 @@ class Runtime:
         for dispatcher in self.dispatchers:
             await dispatcher.stop()
         await self.store.close()
+
+
+def template_filters() -> dict[str, Any]:
+    """The channels' own template filters (Slack's mrkdwn escaping), for `cib check`."""
+    return dict(SLACK_FILTERS)
 
 
 def _channels(settings: Settings, renderer: Renderer, clock: Callable[[], datetime]) -> Channels:
@@ -299,7 +319,9 @@ def create_service(
     )
     # SQLite has one writer at a time; PostgreSQL can take several.
     workers = 1 if store.dialect == "sqlite" else 4
-    queue = ProcessingQueue(service.process, workers=workers, busy=lambda: store.keeping)
+    operations = Operations(store, clock=clock)
+    queue = ProcessingQueue(operations.timed(service.process), workers=workers, busy=lambda: store.keeping)
+    operations.queued = queue.queue.qsize
     jobs = JobDeps(
         store=store, campaign=campaign, councils=councils, renderer=renderer, settings=settings, clock=clock,
         intake_address=intake_address, composers=channels.composers, wake=wake,
@@ -315,5 +337,5 @@ def create_service(
     return Runtime(
         settings=settings, store=store, campaign=campaign, councils=councils, renderer=renderer,
         service=service, delivery=delivery, queue=queue, clock=clock, jobs=jobs, slack_poster=slack_poster,
-        team=team, triage=triage, workspace=workspace,
+        team=team, triage=triage, workspace=workspace, operations=operations,
     )

@@ -154,6 +154,14 @@ class Campaign(_Model):
                 return offer
         raise KeyError(key)
 
+    def title_of(self, key: str) -> str:
+        """An offer's short title; the key itself for one the campaign no longer has
+        (entries stored under a key since renamed still show, and nothing crashes)."""
+        for offer in self.offers:
+            if offer.key == key:
+                return offer.short_title
+        return key
+
     def offer_by_prefix(self, prefix: str) -> Offer | None:
         for offer in self.offers:
             if offer.reference_prefix.upper() == prefix.upper():

@@ -1,5 +1,9 @@
 """`cib`: the operator's commands. Each builds the service with `create_service` and
-calls the same code the running service uses."""
+calls the same code the running service uses.
+
+Only what `--help` needs is imported here; each command imports the rest (the service,
+the database drivers, Slack) when it runs, so help and `--version` answer at once.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -10,38 +14,81 @@ import sys
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from intake.app import Runtime, create_service
-from intake.councils import ConfigError
-from intake.settings import Settings
+if TYPE_CHECKING:
+    from rich.table import Table
 
-app = typer.Typer(help="CIB intake: expressions of interest, nominations and questions for the CIB.", no_args_is_help=True)
+    from intake.app import Runtime
+
+app = typer.Typer(
+    help="CIB intake: expressions of interest, nominations and questions for the CIB.",
+    no_args_is_help=True,
+    rich_markup_mode=None,  # plain help: a docstring's wrapped lines are one paragraph, and it is quick
+    # Errors are answered by `main` (short, no traceback unless --debug).
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.")
 app.add_typer(db_app, name="db")
 console = Console()
-# Errors go to stderr unwrapped, so a long path or key stays on one line.
+# Errors and progress go to stderr unwrapped, so a long path or key stays on one line
+# and what a command writes to standard output stays clean.
 errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
+_options = {"debug": False}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cib-intake")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(f"cib-intake {_version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Show the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error."),
+) -> None:
+    """CIB intake: expressions of interest, nominations and questions for the CIB."""
+    _options["debug"] = debug
+
+
+def _table(*columns: str, title: str | None = None) -> Table:
+    from rich.table import Table
+
+    return Table(*columns, title=title)
 
 
 def _runtime(**overrides: Any) -> Runtime:
-    try:
-        return create_service(Settings(**overrides) if overrides else Settings())
-    except ConfigError as error:
-        errors.print(f"[red]Configuration error[/red]\n{error}", markup=True, highlight=False)
-        raise typer.Exit(2) from error
+    from intake.app import create_service
+    from intake.settings import Settings
+
+    return create_service(Settings(**overrides) if overrides else Settings())
 
 
-def _run(work: Callable[[Runtime], Awaitable[T]], runtime: Runtime | None = None) -> T:
+def _run(work: Callable[[Runtime], Awaitable[T]], runtime: Runtime | None = None, *, create: bool = False) -> T:
+    """Open the database (`create`: make it if there is none; otherwise a command that
+    finds none says so and makes nothing), do the work, close."""
+    from intake.db import open_database
+
     runtime = runtime or _runtime()
 
     async def main() -> T:
         try:
+            await open_database(runtime.store, runtime.settings.database_url, create=create)
             return await work(runtime)
         finally:
             await runtime.store.close()
@@ -49,19 +96,67 @@ def _run(work: Callable[[Runtime], Awaitable[T]], runtime: Runtime | None = None
     return asyncio.run(main())
 
 
+def _progress() -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=errors, transient=True)
+
+
+def _configure_logging(settings: Any) -> None:
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
+                                           rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    # aiosmtpd logs every SMTP command at INFO, and APScheduler every job it runs: a line
+    # per command or run is noise (about 5,800 a day); their warnings and errors still show.
+    for name, level in (("mail.log", logging.WARNING), ("apscheduler", logging.WARNING),
+                        ("slack_bolt", logging.WARNING), ("slack_sdk", logging.WARNING)):
+        if logging.getLogger(name).level == logging.NOTSET:
+            logging.getLogger(name).setLevel(level)
+
+
+def _checked(runtime: Runtime) -> list[Any]:
+    from intake.app import template_filters
+    from intake.checks import check_files
+
+    return check_files(runtime.settings, filters=template_filters())
+
+
+def _show_findings(findings: list[Any]) -> bool:
+    table = _table("check", "", "detail")
+    for finding in findings:
+        table.add_row(finding.what, "[green]ok[/green]" if finding.ok else "[red]problem[/red]", finding.detail)
+    (console if all(f.ok for f in findings) else errors).print(table)
+    return all(f.ok for f in findings)
+
+
 @app.command()
 def serve(
     no_slack: bool = typer.Option(False, "--no-slack", help="Do not start the Slack bot."),
     no_scheduler: bool = typer.Option(False, "--no-scheduler", help="Do not send reminders or digests."),
 ) -> None:
-    """Run the service: SMTP intake, outbound mail, the Slack bot and the scheduler."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # aiosmtpd logs every SMTP command at INFO: a line per command is noise (and, in a
-    # burst, real work); its warnings and errors still show.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    """Run the service: SMTP intake, outbound mail, the Slack bot and the scheduler.
+    The checks of `cib check` run first; the service does not start if one fails."""
+    from intake.checks import check_database
+    from intake.db import open_database
+
     runtime = _runtime()
+    _configure_logging(runtime.settings)
+    findings = _checked(runtime)
 
     async def main() -> None:
+        await open_database(runtime.store, runtime.settings.database_url, create=True)
+        findings.extend(await check_database(runtime.store, runtime.campaign))
+        if not all(f.ok for f in findings):
+            _show_findings([f for f in findings if not f.ok])
+            await runtime.store.close()
+            raise typer.Exit(2)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -70,7 +165,8 @@ def serve(
         console.print(
             f"CIB intake is running: mail to {', '.join(runtime.settings.intake_addresses)} "
             f"at {runtime.settings.smtp_host}:{runtime.smtp_port}; replies go to "
-            f"{runtime.delivery.transport.describe()}. Ctrl-C stops it."
+            f"{runtime.delivery.transport.describe()}; the team's workspace and /healthz at "
+            f"http://{runtime.settings.http_host}:{runtime.http_port}/. Ctrl-C stops it."
         )
         await stop.wait()
         await runtime.stop()
@@ -78,14 +174,38 @@ def serve(
     asyncio.run(main())
 
 
+@app.command()
+def check() -> None:
+    """Check the settings, the campaign, the councils, the contacts and every template, and
+    that the entries in the database are all for offers the campaign still has."""
+    from intake.checks import check_database
+    from intake.db import sqlite_file
+
+    runtime = _runtime()
+    findings = _checked(runtime)
+    path = sqlite_file(runtime.settings.database_url)
+    if path is not None and not path.exists():
+        from intake.checks import Finding
+
+        findings.append(Finding("database", True, f"none yet at {path} (`cib serve` makes it)"))
+    elif all(f.ok for f in findings if f.what == "campaign"):
+        findings.extend(_run(lambda rt: check_database(rt.store, rt.campaign), runtime))
+    if not _show_findings(findings):
+        raise typer.Exit(1)
+    console.print("All checks passed.")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the latest version."""
-    from intake.db import upgrade
+    from intake.db import shown_url
+
+    async def nothing(rt: Runtime) -> None:
+        return None
 
     runtime = _runtime()
-    _run(lambda rt: upgrade(rt.store), runtime)
-    console.print(f"Database is up to date: {runtime.settings.database_url}")
+    _run(nothing, runtime, create=True)
+    console.print(f"Database is up to date: {shown_url(runtime.settings.database_url)}")
 
 
 class ExportFormat(str, Enum):
@@ -101,27 +221,29 @@ def export(
 ) -> None:
     """Export submissions, nominations and enquiries."""
     from intake import export as exporting
-    from intake.db import upgrade
 
-    async def work(rt: Runtime) -> dict[str, Any]:
-        await upgrade(rt.store)
-        return await rt.service.export()
-
-    data = _run(work)
-    if format is ExportFormat.xlsx:
-        payload: bytes | str = exporting.to_xlsx(data)
-    elif format is ExportFormat.csv:
-        payload = exporting.to_csv(data)
-    else:
-        payload = exporting.to_json(data) + "\n"
-    if output:
-        output.write_bytes(payload if isinstance(payload, bytes) else payload.encode())
-        console.print(f"Wrote {output}")
-    elif isinstance(payload, bytes):
-        console.print("[red]XLSX needs --output PATH[/red]")
+    if format is ExportFormat.xlsx and not output:
+        errors.print("[red]XLSX needs --output PATH[/red]")
         raise typer.Exit(2)
+    with _progress() as progress:
+        step = progress.add_task("Exporting", total=3)
+        data = _run(lambda rt: rt.service.export())
+        progress.advance(step)
+        if format is ExportFormat.xlsx:
+            payload: bytes | str = exporting.to_xlsx(data)
+        elif format is ExportFormat.csv:
+            payload = exporting.to_csv(data)
+        else:
+            payload = exporting.to_json(data) + "\n"
+        progress.advance(step)
+        if output:
+            output.write_bytes(payload if isinstance(payload, bytes) else payload.encode())
+        progress.advance(step)
+    if output:
+        counts = ", ".join(f"{len(rows)} {name}" for name, rows in data.items())
+        console.print(f"Wrote {output} ({counts})", highlight=False)
     else:
-        sys.stdout.write(payload)
+        sys.stdout.write(str(payload))
 
 
 @app.command()
@@ -129,18 +251,38 @@ def replay(
     ids: list[int] = typer.Argument(None, help="Inbound message ids (default: all)."),
     send: bool = typer.Option(True, help="Send any replies that result."),
 ) -> None:
-    """Process stored inbound messages again (after a parser fix). Idempotent."""
-    from intake.db import upgrade
+    """Process stored inbound messages again (after a parser fix), and say what changed.
+    Idempotent: what is already right stays as it is, and no reply is sent twice."""
+    from collections import Counter
 
     async def work(rt: Runtime) -> None:
-        await upgrade(rt.store)
-        outcomes = await rt.service.replay(ids or None)
+        async with rt.store.reader() as unit:
+            chosen = list(ids) if ids else await unit.inbound.ids()
+            before = await unit.inbound.classifications(chosen)
+            _, unsent_before, _ = await unit.operations.waiting()
+        with _progress() as progress:
+            task = progress.add_task("Replaying", total=len(chosen))
+            outcomes = await rt.service.replay(chosen, each=lambda outcome: progress.advance(task))
+        async with rt.store.reader() as unit:
+            _, unsent_after, _ = await unit.operations.waiting()
+        sent = await rt.deliver_now() if send else (0, 0)
+        kinds = Counter(outcome.classification for outcome in outcomes)
+        console.print(f"Replayed {len(outcomes)} message(s): "
+                      + (", ".join(f"{n} {kind}" for kind, n in kinds.most_common()) or "none") + ".")
+        changed = [(o.inbound_id, before.get(o.inbound_id), o.classification) for o in outcomes
+                   if before.get(o.inbound_id) != o.classification]
+        if changed:
+            table = _table("inbound", "was", "now", title=f"{len(changed)} read differently")
+            for inbound_id, was, now in changed:
+                table.add_row(str(inbound_id), was or "(not yet processed)", now)
+            console.print(table)
+        else:
+            console.print("Every message was read as before.")
+        new = max(unsent_after - unsent_before, 0)
         if send:
-            await rt.deliver_now()
-        table = Table("inbound", "classification")
-        for outcome in outcomes:
-            table.add_row(str(outcome.inbound_id), outcome.classification)
-        console.print(table)
+            console.print(f"{new} new message(s) to send; sent {sent[0]} email(s) and {sent[1]} Slack post(s).")
+        else:
+            console.print(f"{new} new message(s) to send, left for the service (--no-send).")
 
     _run(work)
 
@@ -154,8 +296,23 @@ def demo() -> None:
     asyncio.run(run_demo(console))
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def main() -> None:
+    """The console entry point: known errors get a short answer on stderr (exit 2), any
+    other a one-line one (exit 1); `--debug` shows the traceback."""
+    try:
+        app(prog_name="cib")
+    except Exception as error:  # noqa: BLE001 - everything an operator sees is answered here
+        if _options["debug"]:
+            raise
+        from intake.friendly import explain
+
+        message = explain(error)
+        if message is not None:
+            errors.print(message, markup=False, highlight=False)
+            sys.exit(2)
+        errors.print(f"Error: {type(error).__name__}: {error}\n(run `cib --debug ...` for the traceback)",
+                     markup=False, highlight=False)
+        sys.exit(1)
 
 
 # --- reminders, digest, schedule, Appendix A ---------------------------------------------
@@ -176,7 +333,7 @@ def _as_of(runtime: Runtime, value: str | None) -> Any:
 
 
 def _report_table(report: Any, *, title: str) -> Table:
-    table = Table("state", "channel", "to", "about", "subject", title=title)
+    table = _table("state", "channel", "to", "about", "subject", title=title)
     for planned in report.planned:
         table.add_row(planned.state, planned.channel, planned.recipient, planned.about, planned.subject)
     return table
@@ -188,13 +345,11 @@ def remind(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show who would get what; send nothing."),
 ) -> None:
     """Send the reminders due now (or --as-of): the scheduler's own job, run by hand."""
-    from intake.db import upgrade
     from intake.jobs import send_due_reminders
 
     runtime = _runtime()
 
     async def work(rt: Runtime) -> None:
-        await upgrade(rt.store)
         now = _as_of(rt, as_of)
         report = await send_due_reminders(rt.jobs, now=now, dry_run=dry_run, catch_up=True)
         when = rt.service.when(now)
@@ -211,10 +366,12 @@ def remind(
         if dry_run:
             console.print(f"Dry run: {sum(p.state == 'would send' for p in report.planned)} message(s) would be sent; nothing recorded.")
             return
-        emails, posts = await rt.deliver_now()
+        with _progress() as progress:
+            task = progress.add_task("Sending", total=report.recorded)
+            emails, posts = await rt.deliver_now(each=lambda n: progress.advance(task, n))
         console.print(f"Recorded {report.recorded} reminder(s); sent {emails} email(s) and {posts} Slack post(s) now.")
 
-    _run(work, runtime)
+    _run(work, runtime, create=not dry_run)
 
 
 @app.command()
@@ -226,13 +383,11 @@ def digest(
 ) -> None:
     """Send the CIB team's digest if one is due now (or --as-of), or --now on demand;
     --dry-run --html PATH to look at it."""
-    from intake.db import upgrade
     from intake.jobs import send_digest
 
     runtime = _runtime()
 
     async def work(rt: Runtime) -> None:
-        await upgrade(rt.store)
         now = _as_of(rt, as_of)
         report = await send_digest(rt.jobs, now=now, dry_run=dry_run, on_demand=now_)
         if html:
@@ -252,7 +407,7 @@ def digest(
         emails, posts = await rt.deliver_now()
         console.print(f"Recorded {report.recorded} digest(s); sent {emails} email(s) and {posts} Slack post(s) now.")
 
-    _run(work, runtime)
+    _run(work, runtime, create=not dry_run)
 
 
 @app.command()
@@ -264,15 +419,13 @@ def schedule(
     """List the coming reminder and digest times, and what has been recorded for each."""
     from intake import digest as digests
     from intake import reminders as plan
-    from intake.db import upgrade
 
     runtime = _runtime()
 
     async def work(rt: Runtime) -> None:
-        await upgrade(rt.store)
         now = _as_of(rt, as_of)
         titles = {t.key: t.short_title for t in rt.campaign.targets()}
-        table = Table("when", "what", "before deadline", "recorded", title=f"Reminders (as of {rt.service.when(now)})")
+        table = _table("when", "what", "before deadline", "recorded", title=f"Reminders (as of {rt.service.when(now)})")
         async with rt.store.reader() as unit:
             for slot in plan.upcoming_slots(rt.campaign, now, past=all_slots):
                 counts = await unit.outbound.count_by_status(f"{plan.KIND}:{slot.key}:")
@@ -280,7 +433,7 @@ def schedule(
                 offset = "deadline day" if slot.offset == 0 else f"{slot.offset} working days"
                 table.add_row(rt.service.when(slot.at), ", ".join(titles[k] for k in slot.targets), offset, recorded)
             console.print(table)
-            table = Table("when", "recorded", title="Digests")
+            table = _table("when", "recorded", title="Digests")
             for moment in [m for m in [digests.due_digest(rt.campaign, now)] if m] + digests.upcoming_digests(rt.campaign, now, days):
                 counts = await unit.outbound.count_by_status(f"{digests.KIND}:{moment.date().isoformat()}:")
                 table.add_row(rt.service.when(moment), ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "-")
@@ -296,10 +449,8 @@ def schedule(
 
 def _act(work: Callable[[Runtime], Awaitable[Any]]) -> None:
     """Run one team action, then send the reply it recorded for the sender."""
-    from intake.db import upgrade
 
     async def run(rt: Runtime) -> None:
-        await upgrade(rt.store)
         done = await work(rt)
         if done.told:
             await rt.deliver_now()
@@ -356,10 +507,8 @@ def decide(
 @app.command()
 def audit(reference: str) -> None:
     """The audit trail of one entry: what happened to it, when, and who did it."""
-    from intake.db import upgrade
 
     async def work(rt: Runtime) -> list[Any]:
-        await upgrade(rt.store)
         return await rt.team.audit(reference)
 
     runtime = _runtime()
@@ -367,7 +516,7 @@ def audit(reference: str) -> None:
     if not entries:
         console.print(f"Nothing is recorded for {reference.upper()}.")
         raise typer.Exit(1)
-    table = Table("when", "who", "what", "detail", title=f"Audit trail of {reference.upper()}")
+    table = _table("when", "who", "what", "detail", title=f"Audit trail of {reference.upper()}")
     for entry in entries:
         detail = "; ".join(f"{k}: {v}" for k, v in (entry.detail or {}).items() if k != "fields" and v not in ("", None))
         table.add_row(runtime.service.when(entry.at), entry.actor or "", entry.action, detail)
@@ -387,10 +536,8 @@ def leads(
 ) -> None:
     """Appendix A: the regional leads (region, role, name, council)."""
     from intake import leads as appendix
-    from intake.db import upgrade
 
     async def work(rt: Runtime) -> str:
-        await upgrade(rt.store)
         return await appendix.render(rt.service, format.value, renderer=rt.renderer, now=rt.clock())
 
     payload = _run(work)

@@ -19,7 +19,7 @@ from intake.councils import REGIONS, CouncilRegister
 from intake.replies import deadline_view, leads_view, when
 
 if TYPE_CHECKING:
-    from intake.models import Confirmation, Enquiry, InboundMessage, Nomination, Submission
+    from intake.models import Confirmation, Enquiry, InboundMessage, Nomination, OutboundMessage, Submission
 
 KIND = "digest"
 LIST_LIMIT = 15  # longer lists show this many and "and N more"
@@ -99,6 +99,7 @@ class DigestFacts:
     enquiries: list[Enquiry]  # received after `since`
     senders: list[str]  # everyone who has written, up to `now`
     held: list[Confirmation] = field(default_factory=list)  # changes waiting for their contact
+    undelivered: list[OutboundMessage] = field(default_factory=list)  # sends that gave up
 
 
 @dataclass(frozen=True)
@@ -334,6 +335,17 @@ def awaiting(held: list[Confirmation], now: datetime, campaign: Campaign) -> lis
     ]
 
 
+def undelivered(failed: list[OutboundMessage], campaign: Campaign) -> list[dict[str, Any]]:
+    """Our own mail or posts that failed every attempt: the person never heard from us.
+    They stay until the team sends them again or notes the address as unreachable."""
+    return [
+        {"id": o.id, "kind": o.kind, "channel": o.channel, "recipient": o.recipient,
+         "subject": o.subject or "(no subject)", "error": (o.error or "no reason given")[:200],
+         "recorded": when(o.created_at, campaign)}
+        for o in failed
+    ]
+
+
 def unanswered(messages: list[InboundMessage], campaign: Campaign) -> list[dict[str, Any]]:
     """Messages since the last digest kept and processed but not answered, past a rate
     limit (`limit_replies` says so in their detail): a flood, or a sender to call."""
@@ -367,6 +379,7 @@ def attention(facts: DigestFacts, names: Names, campaign: Campaign) -> dict[str,
         "enquiries": _capped(questions(facts.enquiries, campaign)),
         "held": _capped(awaiting(facts.held, facts.now, campaign)),
         "unanswered": _capped(unanswered(facts.messages, campaign)),
+        "undelivered": _capped(undelivered(facts.undelivered, campaign)),
     }
 
 
@@ -398,7 +411,7 @@ def digest_context(
     grid = leads(campaign, councils, facts.nominations)
     chase = attention(facts, names, campaign)
     # The headline count leaves late entries out (they are listed all the same).
-    needing = sum(chase[key]["count"] for key in ("unverified", "stuck", "enquiries", "held", "unanswered"))
+    needing = sum(chase[key]["count"] for key in ("unverified", "stuck", "enquiries", "held", "unanswered", "undelivered"))
     return {
         "subject": subject_line(
             campaign, facts.now, news["submissions"]["count"] + news["nominations"]["count"], needing

@@ -342,7 +342,7 @@ def reminder_context(
                 "received": [
                     {
                         "reference": s.reference,
-                        "offer_short_title": campaign.offer(s.offer).short_title,
+                        "offer_short_title": campaign.title_of(s.offer),
                         "received": when(s.received_at, campaign),
                     }
                     for s in received.get(code, ())

@@ -81,13 +81,21 @@ class IntakeService:
         on the message's channel itself, at once (`Outcome.held`)."""
         return await self.pipeline.process(inbound_id, again=again, identified=identified, answering=answering)
 
-    async def replay(self, ids: Sequence[int] | None = None) -> list[Outcome]:
+    async def replay(
+        self, ids: Sequence[int] | None = None, *, each: Callable[[Outcome], None] | None = None
+    ) -> list[Outcome]:
         """Process stored messages again (after a parser fix). Changes nothing that is
-        already right: records are keyed by their inbound message, replies by kind."""
+        already right: records are keyed by their inbound message, replies by kind.
+        `each` hears of every message as it is done (a progress bar)."""
         if ids is None:
             async with self.store.reader() as unit:
                 ids = await unit.inbound.ids()
-        return [await self.process(inbound_id, again=True) for inbound_id in ids]
+        outcomes = []
+        for inbound_id in ids:
+            outcomes.append(await self.process(inbound_id, again=True))
+            if each is not None:
+                each(outcomes[-1])
+        return outcomes
 
     def check_form(self, form: FormInput) -> dict[str, str]:
         """Field key -> what is wrong, for a form not yet submitted (nothing is stored)."""

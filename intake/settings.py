@@ -1,6 +1,8 @@
-"""Settings from the environment (prefix `CIB_`, Slack's own names for Slack credentials).
+"""Settings from the environment and from a `.env` file in the working folder (prefix
+`CIB_`, Slack's own names for Slack credentials); the environment wins.
 
-Read once by `create_service`; everything else receives the values it needs.
+Read once by `create_service`; everything else receives the values it needs. Secrets are
+`SecretStr`, so a printed or logged Settings never shows them.
 """
 from __future__ import annotations
 
@@ -8,9 +10,9 @@ import json
 
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The defaults ship inside the package; CIB_CONFIG_DIR and CIB_TEMPLATES_DIR point elsewhere.
@@ -29,8 +31,22 @@ def _split(value: object) -> object:
     return value
 
 
+def async_url(url: str) -> str:
+    """The URL with the async driver this service uses: Heroku-style `postgres://`, plain
+    `postgresql://` and `sqlite:///` are accepted as they are usually written."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    drivers = {"postgres": "postgresql+asyncpg", "postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+    return f"{drivers.get(scheme.lower(), scheme)}://{rest}"
+
+
+def secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CIB_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CIB_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///cib-intake.sqlite3"
     config_dir: Path = DEFAULT_CONFIG_DIR
@@ -58,7 +74,7 @@ class Settings(BaseSettings):
     relay_host: str | None = None
     relay_port: int = 25
     relay_username: str | None = None
-    relay_password: str | None = None
+    relay_password: SecretStr | None = None
     relay_starttls: bool = False
     outbox_dir: Path = Path("outbox")
     from_address: str = "CIB intake <eoi@localhost>"
@@ -69,14 +85,14 @@ class Settings(BaseSettings):
     admin_slack_users: AddressList = Field(default_factory=list)
 
     # Slack
-    slack_bot_token: str | None = Field(
+    slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CIB_SLACK_BOT_TOKEN")
     )
-    slack_signing_secret: str | None = Field(
+    slack_signing_secret: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "CIB_SLACK_SIGNING_SECRET"),
     )
-    slack_app_token: str | None = Field(
+    slack_app_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "CIB_SLACK_APP_TOKEN")
     )
     slack_api_url: str = "https://slack.com/api/"
@@ -85,6 +101,10 @@ class Settings(BaseSettings):
     # The address the team's workspace is reached at (links in sign-in emails; cookies are
     # Secure when it is https://). Default: http://CIB_HTTP_HOST:CIB_HTTP_PORT.
     web_url: str | None = None
+
+    # Logs: "text" lines, or one JSON object per line ("json") for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"] = "INFO"
 
     # Scheduler
     scheduler_enabled: bool = True
@@ -104,6 +124,11 @@ class Settings(BaseSettings):
     # Past a limit the message is kept and processed, not answered, and the team is told.
     sender_rate_limits: AddressList = Field(default_factory=lambda: ["50/60", "120/300", "600/3600"])
     total_rate_limits: AddressList = Field(default_factory=lambda: ["2000/3600"])
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, value: str) -> str:
+        return async_url(value)
 
     @field_validator("intake_addresses")
     @classmethod

@@ -109,11 +109,15 @@ class Relay:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     fail_next: int = 0  # answer this many DATA commands with 451
+    refuse_next: int = 0  # answer this many DATA commands with 550 (a permanent refusal)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.fail_next:
             self.fail_next -= 1
             return "451 4.3.0 relay busy"
+        if self.refuse_next:
+            self.refuse_next -= 1
+            return "550 5.1.1 mailbox unavailable"
         data = envelope.original_content or envelope.content
         self.messages.append(message_from_bytes(data, policy=policy.default))  # type: ignore[arg-type]
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
@@ -176,7 +180,7 @@ def settings_factory(database_url: str, tmp_path: Path, relay: Relay) -> Callabl
             authserv_id=["mx.cib.test"],  # behind a border server that checks senders (tests/mailer.py)
         )
         values.update(overrides)
-        return Settings(**values)
+        return Settings(_env_file=None, **values)  # a developer's .env does not change the tests
 
     return make
 

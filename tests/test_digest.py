@@ -3,13 +3,14 @@ Kit version (user text escaped), once a day, and `cib digest --dry-run --html`."
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.slash import digest_for_slack
 from intake.digest import due_digest
 from intake.jobs.digest import build_digest
 from intake.jobs import send_digest
+from intake.outbox.retry import MAX_ATTEMPTS
 from tests.campaign_seed import flush, nominate, receive, submit
 
 LONDON = ZoneInfo("Europe/London")
@@ -104,6 +105,10 @@ def test_cib_digest_dry_run_writes_html_and_sends_nothing(tmp_path, monkeypatch)
     monkeypatch.setenv("CIB_OUTBOX_DIR", str(tmp_path / "outbox"))
     monkeypatch.setenv("CIB_TEAM_EMAILS", "team@local.gov.uk")
     target = tmp_path / "digest.html"
+    # A dry run only reads: with no database it says so and makes none.
+    result = CliRunner().invoke(app, ["digest", "--as-of", "2027-05-20T08:45", "--dry-run"])
+    assert result.exit_code != 0 and not (tmp_path / "cib.sqlite3").exists()
+    assert CliRunner().invoke(app, ["db", "upgrade"]).exit_code == 0
     result = CliRunner().invoke(app, ["digest", "--as-of", "2027-05-20T08:45", "--dry-run", "--html", str(target)])
     assert result.exit_code == 0, result.output
     assert "would send" in result.output and "team@local.gov.uk" in result.output
@@ -118,3 +123,29 @@ def test_cib_digest_dry_run_writes_html_and_sends_nothing(tmp_path, monkeypatch)
     assert result.exit_code == 0 and "would send" in result.output
     result = CliRunner().invoke(app, ["schedule", "--as-of", "2027-05-01"])
     assert result.exit_code == 0 and "13 May 2027" in result.output
+
+
+async def test_a_reply_that_failed_every_attempt_needs_a_person_in_the_digest(runtime, clock, relay):
+    clock.set(datetime(2027, 5, 19, 11, 0, tzinfo=LONDON))
+    relay.refuse_next = MAX_ATTEMPTS  # the acknowledgement is refused at every attempt
+    await submit(runtime, "pbr-pathfinder", "Camden", sender="jane.smith@camden.gov.uk")
+    for _ in range(3 * MAX_ATTEMPTS):
+        if not relay.refuse_next:
+            break
+        await runtime.delivery.deliver_due()
+        clock.now += timedelta(hours=2)  # past the longest backoff
+    assert relay.refuse_next == 0 and relay.to("jane.smith@camden.gov.uk") == []
+    morning = datetime(2027, 5, 20, 8, 30, tzinfo=LONDON)
+    digest = await build_digest(runtime.service, morning)
+    [failed] = digest.context["attention"]["undelivered"]["items"]
+    assert failed["recipient"] == "jane.smith@camden.gov.uk" and "550" in failed["error"]
+    assert digest.context["needs_person"] == 1
+    assert (await send_digest(runtime.jobs, now=morning)).recorded == 1
+    await runtime.delivery.flush()
+    [mail] = relay.to("team@local.gov.uk")
+    text = mail.get_body(("plain",)).get_content()
+    assert "Not delivered: our mail or posts that failed every attempt (1):" in text
+    assert "to jane.smith@camden.gov.uk" in text
+    assert "Not delivered (1)" in mail.get_body(("html",)).get_content()
+    slack = json.dumps(await digest_for_slack(runtime.service, morning))
+    assert "Not delivered, every attempt failed" in slack and "jane.smith@camden.gov.uk" in slack

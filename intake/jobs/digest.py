@@ -54,6 +54,7 @@ async def read_facts(store: Store, now: datetime, *, since: datetime | None = No
         enquiries = await unit.enquiries.all(since=since)
         senders = await unit.inbound.senders(until=now)
         held = await unit.confirmations.pending()
+        undelivered = await unit.outbound.failed()
     # A digest as of an earlier moment (a re-run, a test) must not show what came later.
     return DigestFacts(
         now=now,
@@ -66,6 +67,7 @@ async def read_facts(store: Store, now: datetime, *, since: datetime | None = No
         enquiries=[e for e in enquiries if e.received_at <= now and e.handled_at is None],
         senders=senders,
         held=[c for c in held if c.created_at <= now],
+        undelivered=[o for o in undelivered if o.created_at <= now],
     )
 
 

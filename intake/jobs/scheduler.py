@@ -35,6 +35,9 @@ class Scheduler:
         self.aps = AsyncIOScheduler(timezone=self.campaign.tz)
         self._loop_task: asyncio.Task[None] | None = None
         self._jobs: list[str] = []
+        # When this instance's scheduler last did its round (a leadership check or a job):
+        # /healthz shows it, so a scheduler that stopped turning is seen.
+        self.last_run: datetime | None = None
 
     async def start(self) -> None:
         self.aps.start()
@@ -62,6 +65,7 @@ class Scheduler:
                 log.exception("scheduler leadership check failed")
 
     async def _contend(self) -> None:
+        self.last_run = self.deps.clock()
         if self.leader:
             if not await self.leadership.held():
                 log.warning("lost the scheduler lock: another instance will run reminders and digests")

@@ -23,6 +23,12 @@ class InboundRepository(Repository):
             query = query.where(InboundMessage.status == status)
         return list(await self.session.scalars(query))
 
+    async def classifications(self, ids: list[int]) -> dict[int, str | None]:
+        rows = await self.session.execute(
+            select(InboundMessage.id, InboundMessage.classification).where(InboundMessage.id.in_(ids))
+        )
+        return {inbound_id: classification for inbound_id, classification in rows}
+
     async def needing_attention(self) -> list[InboundMessage]:
         query = (
             select(InboundMessage)

@@ -13,6 +13,7 @@ from intake.store.drafts import DraftRepository
 from intake.store.enquiries import EnquiryRepository
 from intake.store.inbound import InboundRepository
 from intake.store.nominations import NominationRepository
+from intake.store.operations import OperationsRepository
 from intake.store.outbound import OutboundRepository
 from intake.store.places import PlaceRepository
 from intake.store.submissions import SubmissionRepository
@@ -36,6 +37,7 @@ class Unit:
         self.places = PlaceRepository(session)
         self.access = AccessRepository(session)
         self.unreachable = UnreachableRepository(session)
+        self.operations = OperationsRepository(session)
 
     async def add(self, row: Row) -> Row:
         """Add a new row of any table and flush, so it has its id."""

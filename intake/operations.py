@@ -1,0 +1,133 @@
+"""/healthz and /metrics: what an operator's monitoring asks of a running instance.
+
+Totals come from the database (they hold across restarts and count every instance's
+work); processing latency is measured in this process. Each Runtime has its own registry,
+so several services in one process (the tests) do not share counters.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from intake.store import Store
+
+T = TypeVar("T")
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Kept this long and still waiting to be processed: something is stuck.
+STUCK_AFTER = timedelta(minutes=10)
+# Reminders and digests are outbound kinds of their own; everything else sent is a reply.
+SCHEDULED_KINDS = ("reminder", "digest")
+
+
+@dataclass
+class Snapshot:
+    inbound: list[tuple[str, str, str, int]]
+    outbound: list[tuple[str, str, str, int]]
+    unprocessed: int
+    unsent: int
+    queued: int
+
+
+class _Totals(Collector):
+    """The families of one snapshot (a collector per scrape: the query is async)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Any:
+        s = self.snapshot
+        received = CounterMetricFamily(
+            "cib_messages_received", "Messages kept, by channel and what they were read as",
+            labels=["channel", "kind"])
+        for channel, status, classification, count in s.inbound:
+            received.add_metric([channel, classification or status], count)
+        yield received
+        sent = CounterMetricFamily("cib_replies_sent", "Replies and notices delivered, by channel",
+                                   labels=["channel"])
+        failed = CounterMetricFamily("cib_replies_failed", "Replies and notices that failed every attempt",
+                                     labels=["channel"])
+        scheduled = CounterMetricFamily("cib_scheduled_sent", "Reminders and digests delivered",
+                                        labels=["kind", "channel"])
+        by_channel: dict[tuple[str, str], int] = {}
+        for channel, kind, status, count in s.outbound:
+            if kind in SCHEDULED_KINDS:
+                if status == "sent":
+                    scheduled.add_metric([kind, channel], count)
+                continue
+            if status in ("sent", "failed"):
+                by_channel[(channel, status)] = by_channel.get((channel, status), 0) + count
+        for (channel, status), count in sorted(by_channel.items()):
+            (sent if status == "sent" else failed).add_metric([channel], count)
+        yield sent
+        yield failed
+        yield scheduled
+        depth = GaugeMetricFamily("cib_queue_depth", "Work waiting", labels=["queue"])
+        depth.add_metric(["inbound_unprocessed"], s.unprocessed)
+        depth.add_metric(["outbound_unsent"], s.unsent)
+        depth.add_metric(["processing_in_hand"], s.queued)
+        yield depth
+
+
+class Operations:
+    def __init__(self, store: Store, *, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+        # Set by the composition root once the queue and the scheduler exist.
+        self.queued: Callable[[], int] = lambda: 0
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "cib_processing_seconds", "Time to process one kept message (read, classify, record, reply)",
+            registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.last_scheduler_run: Callable[[], datetime | None] = lambda: None
+
+    def timed(self, work: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        async def run(*args: Any, **kwargs: Any) -> T:
+            started = time.perf_counter()
+            try:
+                return await work(*args, **kwargs)
+            finally:
+                self.latency.observe(time.perf_counter() - started)
+
+        return run
+
+    async def snapshot(self) -> Snapshot:
+        async with self.store.reader() as unit:
+            inbound = await unit.operations.inbound_totals()
+            outbound = await unit.operations.outbound_totals()
+            unprocessed, unsent, _ = await unit.operations.waiting()
+        return Snapshot(inbound, outbound, unprocessed, unsent, self.queued())
+
+    async def metrics(self) -> bytes:
+        snapshot = await self.snapshot()
+        registry = CollectorRegistry()
+        registry.register(_Totals(snapshot))
+        return generate_latest(self.registry) + generate_latest(registry)
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """(healthy, what was found): the database answers and nothing kept is stuck."""
+        now = self.clock()
+        report: dict[str, Any] = {"queue": {"in_hand": self.queued()}}
+        last = self.last_scheduler_run()
+        report["scheduler"] = {"last_run": last.isoformat() if last else None}
+        try:
+            async with self.store.reader() as unit:
+                await unit.operations.ping()
+                unprocessed, unsent, oldest = await unit.operations.waiting()
+        except Exception as error:  # noqa: BLE001 - any failure to answer is "not healthy"
+            report["database"] = {"ok": False, "error": type(error).__name__}
+            return False, {"ok": False, **report}
+        report["database"] = {"ok": True}
+        report["queue"].update(inbound_unprocessed=unprocessed, outbound_unsent=unsent)
+        stuck = oldest is not None and now - oldest > STUCK_AFTER
+        report["queue"]["oldest_unprocessed"] = oldest.isoformat() if oldest else None
+        if stuck:
+            report["problem"] = f"a message kept at {oldest.isoformat()} is still waiting to be processed"
+        return not stuck, {"ok": not stuck, **report}
