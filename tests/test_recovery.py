@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy.exc import OperationalError
 
 from intake.models import InboundMessage
-from tests.mailer import body_text, message, send, settle
+from tests.mailer import body_text, message, send, settle, stamp
 
 PBR = """
     Council: Wigan
@@ -103,3 +103,43 @@ async def test_a_line_longer_than_the_rfc_allows_is_kept_and_processed(runtime, 
     await settle(runtime)
     [submission] = (await runtime.service.export())["submissions"]
     assert submission["offer"] == "children-centres-support" and len(submission["fields"]["support_needed"]) > 5000
+
+
+def _nested(depth: int) -> bytes:
+    """An expression of interest inside `depth` levels of multipart/mixed."""
+    body = (b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            b"Council: Wigan\r\nContact name: Alex Morgan\r\nContact role: Head of Service =E2=80=93 Early Help\r\n"
+            b"Support needed: reviewing the sufficiency of our centres\r\n")
+    for level in range(depth):
+        boundary = f"level-{level}".encode()
+        body = (b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n--' + boundary + b"\r\n"
+                + body + b"\r\n--" + boundary + b"--\r\n")
+    return (b"From: Alex Morgan <alex@wigan.gov.uk>\r\nTo: eoi@cib.test\r\n"
+            b"Subject: Children's centres support\r\nMessage-ID: <deep-2000@wigan.gov.uk>\r\n"
+            b"MIME-Version: 1.0\r\n" + body)
+
+
+async def test_a_message_nested_two_thousand_levels_deep_is_kept_and_read(runtime, relay):
+    import smtplib
+
+    from intake.mail.extract import read_email
+    from workspace.messages import attachments
+
+    raw = stamp(_nested(2000))
+    assert read_email(raw).subject == "Children's centres support"
+
+    def deliver() -> dict:
+        with smtplib.SMTP("127.0.0.1", runtime.smtp_port, timeout=30) as client:
+            return client.sendmail("alex@wigan.gov.uk", ["eoi@cib.test"], raw)
+
+    assert await asyncio.to_thread(deliver) == {}
+    await settle(runtime)
+    [submission] = (await runtime.service.export())["submissions"]
+    assert submission["offer"] == "children-centres-support" and submission["council"] == "Wigan Metropolitan Borough Council"
+    assert submission["fields"]["contact_role"] == "Head of Service – Early Help"
+    [reply] = relay.to("alex@wigan.gov.uk")
+    assert reply["Subject"].startswith("Re: Children's centres support")
+    async with runtime.store.reader() as unit:
+        [inbound_id] = await unit.inbound.ids()
+        row = await unit.inbound.get(inbound_id)
+    assert row is not None and attachments(row) == []  # the team's page lists none, and does not fail

@@ -34,19 +34,19 @@ def attachments(row: InboundMessage) -> list[dict[str, Any]]:
     if row.channel != "email":
         return [{"name": f.get("name") or "file", "type": f.get("mimetype") or "", "size": f.get("size") or 0}
                 for f in (row.meta or {}).get("files", []) if isinstance(f, dict)]
+    found = []
     try:
         parsed = email.message_from_bytes(row.raw, policy=email.policy.default)
-    except Exception:  # noqa: BLE001
-        return []
-    found = []
-    for part in parsed.walk():
-        if part.is_multipart() or part.get_content_disposition() not in ("attachment", "inline"):
-            continue
-        name = part.get_filename()
-        if part.get_content_disposition() == "inline" and not name:
-            continue
-        payload = part.get_payload(decode=True) or b""
-        found.append({"name": name or "(unnamed)", "type": part.get_content_type(), "size": len(payload)})
+        for part in parsed.walk():
+            if part.is_multipart() or part.get_content_disposition() not in ("attachment", "inline"):
+                continue
+            name = part.get_filename()
+            if part.get_content_disposition() == "inline" and not name:
+                continue
+            payload = part.get_payload(decode=True) or b""
+            found.append({"name": name or "(unnamed)", "type": part.get_content_type(), "size": len(payload)})
+    except Exception:  # noqa: BLE001 - broken or nested past the parser's depth: list none
+        return found
     return found
 
 

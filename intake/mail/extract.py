@@ -17,7 +17,7 @@ from email import policy
 from email.parser import BytesParser
 
 from intake.mail.automatic import automatic_reason, bounced_recipients, suppresses_replies
-from intake.mail.quotes import own_signature
+from intake.mail.quotes import own_signature, strip_quoted
 from intake.mail.mime import body_text, decode_bytes, header_value, mailbox, parser_defects
 from intake.mail.text import normalise_newlines, normalise_space, tidy
 
@@ -54,6 +54,15 @@ def read_email(raw: bytes, *, envelope_from: str | None = None) -> EmailContent:
 
 
 def _read(raw: bytes, envelope_from: str | None) -> EmailContent:
+    try:
+        return _read_parts(raw, envelope_from)
+    except RecursionError:
+        # Nested deeper than the stdlib's parser can recurse (thousands of levels): still
+        # a message with a sender, a subject and, somewhere, text.
+        return _read_flat(raw, envelope_from)
+
+
+def _read_parts(raw: bytes, envelope_from: str | None) -> EmailContent:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     defects: list[str] = []
     subject = normalise_space(header_value(message, "subject", defects))
@@ -76,6 +85,52 @@ def _read(raw: bytes, envelope_from: str | None) -> EmailContent:
         signature=own_signature(full, subject=subject),
         no_replies=suppresses_replies(message, defects),
     )
+
+
+def _read_flat(raw: bytes, envelope_from: str | None) -> EmailContent:
+    """The headers, and the first text/plain part found in the raw bytes, without walking
+    the MIME tree."""
+    message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    defects = ["nested too deeply to walk: read from its headers and its first text part"]
+    subject = normalise_space(header_value(message, "subject", defects))
+    sender_name, sender = mailbox(message, "from", defects)
+    _, reply_to = mailbox(message, "reply-to", defects)
+    text = _first_text_part(raw)
+    return EmailContent(
+        subject=subject,
+        sender=sender,
+        sender_name=sender_name,
+        reply_to=reply_to,
+        message_id=_msg_id(header_value(message, "message-id", defects)),
+        in_reply_to=_msg_id(header_value(message, "in-reply-to", defects)),
+        references=tuple(_msg_ids(header_value(message, "references", defects))),
+        text=tidy(text),
+        new_text=tidy(strip_quoted(text, subject=subject)),
+        automatic=automatic_reason(message, subject, sender, envelope_from, defects),
+        defects=tuple(defects),
+        signature=own_signature(text, subject=subject),
+        no_replies=suppresses_replies(message, defects),
+    )
+
+
+_TEXT_PART = re.compile(rb"^content-type:[ \t]*text/plain\b", re.IGNORECASE | re.MULTILINE)
+
+
+def _first_text_part(raw: bytes) -> str:
+    """The first text/plain part: from the boundary line before its Content-Type header to
+    the next boundary line, read as a message of its own (transfer encoding and charset)."""
+    found = _TEXT_PART.search(raw, raw.find(b"\n\n") + 1 if b"\n\n" in raw else 0)
+    if found is None:
+        return ""
+    start = raw.rfind(b"\n--", 0, found.start())
+    start = raw.find(b"\n", start + 1) + 1 if start >= 0 else found.start()
+    end = raw.find(b"\n--", found.end())
+    leaf = BytesParser(policy=policy.default).parsebytes(raw[start: end if end >= 0 else len(raw)])
+    try:
+        return normalise_newlines(str(leaf.get_content()))
+    except Exception:  # noqa: BLE001 - an unknown charset or a broken encoding: best effort
+        payload = leaf.get_payload(decode=True)
+        return normalise_newlines(decode_bytes(payload if isinstance(payload, bytes) else b"", None))
 
 
 def _msg_id(value: str) -> str | None:
