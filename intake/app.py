@@ -142,7 +142,7 @@ class Runtime:
             await self._start_http(root, workspace=http)
         if scheduler and self.settings.scheduler_enabled:
             self.scheduler = await start_scheduler(self.jobs)
-            self.operations.last_scheduler_run = lambda: self.scheduler.last_run if self.scheduler else None
+            self.operations.scheduler = lambda: (self.scheduler.leader, self.scheduler.last_run) if self.scheduler else None
         self._recovery = asyncio.create_task(self._recover(), name="recovery")
         # Everything built so far lives as long as the process: keep the garbage
         # collector from walking it again on every full collection (long pauses).

@@ -86,7 +86,9 @@ class Operations:
             "cib_processing_seconds", "Time to process one kept message (read, classify, record, reply)",
             registry=self.registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
-        self.last_scheduler_run: Callable[[], datetime | None] = lambda: None
+        # This instance's scheduler: whether it leads (runs reminders and digests) and when
+        # it last did its round; None when it runs no scheduler.
+        self.scheduler: Callable[[], tuple[bool, datetime | None] | None] = lambda: None
 
     def timed(self, work: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
         async def run(*args: Any, **kwargs: Any) -> T:
@@ -115,8 +117,9 @@ class Operations:
         """(healthy, what was found): the database answers and nothing kept is stuck."""
         now = self.clock()
         report: dict[str, Any] = {"queue": {"in_hand": self.queued()}}
-        last = self.last_scheduler_run()
-        report["scheduler"] = {"last_run": last.isoformat() if last else None}
+        state = self.scheduler()
+        report["scheduler"] = None if state is None else {
+            "leader": state[0], "last_run": state[1].isoformat() if state[1] else None}
         try:
             async with self.store.reader() as unit:
                 await unit.operations.ping()

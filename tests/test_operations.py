@@ -43,7 +43,7 @@ async def test_healthz_reports_the_database_and_the_queues(runtime):
     report = json.loads(body)
     assert report["ok"] is True and report["database"] == {"ok": True}
     assert report["queue"]["inbound_unprocessed"] == 0 and report["queue"]["outbound_unsent"] == 0
-    assert "last_run" in report["scheduler"]
+    assert report["scheduler"] is None  # this instance runs no scheduler
 
 
 async def test_healthz_is_503_when_a_kept_message_is_stuck(runtime, clock):
@@ -96,5 +96,19 @@ async def test_a_database_that_goes_away_makes_healthz_503(postgres_url, setting
         status, _, body = await _get(runtime, "/healthz")
         assert status == 503 and '"database": {"ok": false' in body
         assert (await _get(runtime, "/metrics"))[0] == 503
+    finally:
+        await runtime.stop()
+
+
+async def test_healthz_shows_whether_this_instance_leads_the_scheduler(settings_factory, clock):
+    import json
+
+    runtime = create_service(settings_factory(scheduler_enabled=True), clock=clock)
+    await runtime.start(slack=False, scheduler=True)
+    try:
+        status, _, body = await _get(runtime, "/healthz")
+        assert status == 200
+        scheduler = json.loads(body)["scheduler"]
+        assert scheduler["leader"] is True and scheduler["last_run"] == clock().isoformat()
     finally:
         await runtime.stop()
