@@ -10,7 +10,7 @@ import csv
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -139,21 +139,27 @@ class CouncilRegister:
     def in_region(self, region: str) -> list[Council]:
         return [council for council in self.councils if council.region == region]
 
-    def by_email(self, address: str | None) -> Council | None:
-        """The council whose domain (or a parent of it) the address is at, if exactly one."""
+    def _domain_codes(self, address: str | None) -> set[str]:
+        """The councils of the most specific register domain the address is at (the domain
+        itself or a parent of it)."""
         if not address or "@" not in address:
-            return None
-        domain = address.rsplit("@", 1)[1].strip().strip(">").lower()
-        labels = domain.split(".")
+            return set()
+        labels = address.rsplit("@", 1)[1].strip().strip(">").lower().split(".")
         for start in range(len(labels) - 1):
             codes = self._by_domain.get(".".join(labels[start:]))
             if codes:
-                return self._by_code[next(iter(codes))] if len(codes) == 1 else None
-        return None
+                return codes
+        return set()
+
+    def by_email(self, address: str | None) -> Council | None:
+        """The council whose domain (or a parent of it) the address is at, if exactly one."""
+        codes = self._domain_codes(address)
+        return self._by_code[next(iter(codes))] if len(codes) == 1 else None
 
     def owns_address(self, council: Council, address: str | None) -> bool:
-        found = self.by_email(address)
-        return found is not None and found.code == council.code
+        """The address is at one of the council's domains, its own or shared (a children's
+        services company serving several councils)."""
+        return council.code in self._domain_codes(address)
 
     def resolve(self, text: str) -> Resolution:
         """Which council `text` names: exact name, alias, GSS or DfE code, then fuzzy."""
@@ -341,7 +347,34 @@ def load_councils(path: Path) -> CouncilRegister:
                 raise ConfigError(f"{path}: line {line}: {error}") from error
     if not councils:
         raise ConfigError(f"{path}: no councils")
+    councils = with_providers(councils, path.with_name("childrens_services_providers.csv"))
     return CouncilRegister(councils, elsewhere=load_elsewhere(path.with_name("councils_outside_england.csv")))
+
+
+def with_providers(councils: list[Council], path: Path) -> list[Council]:
+    """Councils whose children's services are run by a trust or company of their own
+    (Achieving for Children, Birmingham Children's Trust, ...): its officers write from its
+    domain, which counts as the council's (config/childrens_services_providers.csv, when
+    there is one). A domain shared by several councils names none of them by itself."""
+    if not path.exists():
+        return councils
+    extra: dict[str, list[str]] = {}
+    known = {council.code for council in councils}
+    with path.open(newline="", encoding="utf-8") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                domains = [d.strip().lower() for d in row["email_domains"].split("|") if d.strip()]
+                for code in (c.strip() for c in row["gss_codes"].split("|") if c.strip()):
+                    if code not in known:
+                        raise ValueError(f"unknown council {code!r}")
+                    extra.setdefault(code, []).extend(domains)
+            except (KeyError, ValueError, AttributeError) as error:
+                raise ConfigError(f"{path}: line {line}: {error}") from error
+    return [
+        replace(council, email_domains=tuple(dict.fromkeys((*council.email_domains, *extra[council.code]))))
+        if council.code in extra else council
+        for council in councils
+    ]
 
 
 class ConfigError(Exception):
