@@ -115,7 +115,10 @@ class Settings(BaseSettings):
     # How often the Slack dispatcher looks for posts due (retries, and what another process recorded).
     slack_post_interval_seconds: float = Field(default=30.0, gt=0)
 
-    @field_validator("intake_addresses", "team_emails", "admin_slack_users", "authserv_id", "dns_servers", mode="before")
+    @field_validator(
+        "intake_addresses", "team_emails", "admin_slack_users", "authserv_id", "dns_servers", "sender_rate_limits",
+        "total_rate_limits", mode="before",
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value)

@@ -163,3 +163,14 @@ async def test_serve_logs_one_json_object_per_line(tmp_path):
     assert lines, "no log lines"
     assert all({"time", "level", "logger", "message"} <= set(entry) for entry in lines)
     assert any("SMTP listening" in entry["message"] for entry in lines)
+
+
+def test_every_list_setting_is_read_comma_separated_from_the_environment(monkeypatch):
+    from intake.settings import Settings
+
+    lists = {name: info for name, info in Settings.model_fields.items() if "list" in str(info.annotation)}
+    for name in lists:
+        monkeypatch.setenv(f"CIB_{name.upper()}", "a/1, b/2")
+    settings = Settings(_env_file=None)
+    assert {name: getattr(settings, name) for name in lists} == {name: ["a/1", "b/2"] for name in lists}
+    assert {"intake_addresses", "team_emails", "sender_rate_limits", "total_rate_limits"} <= set(lists)
