@@ -108,8 +108,9 @@ def service_env(database_url: str, smtp: int, http: int, relay: int, **more: str
         PYTHONPATH=str(ROOT), CIB_DATABASE_URL=database_url, CIB_SMTP_PORT=str(smtp), CIB_HTTP_PORT=str(http),
         CIB_RELAY_HOST="127.0.0.1", CIB_RELAY_PORT=str(relay), CIB_INTAKE_ADDRESSES="eoi@cib.test",
         CIB_FROM_ADDRESS="CIB intake <eoi@cib.test>", CIB_AUTHSERV_ID=BORDER, CIB_SCHEDULER_ENABLED="false",
-        CIB_SENDER_RATE_LIMITS="100000/60", CIB_TOTAL_RATE_LIMITS="100000/60", **more,
+        CIB_SENDER_RATE_LIMITS="100000/60", CIB_TOTAL_RATE_LIMITS="100000/60",
     )
+    env.update(more)
     return env
 
 
@@ -329,12 +330,11 @@ async def main() -> None:
     args = parser.parse_args()
     chosen = args.only.split(",")
     rows = []
-    if "crash" in chosen:
-        rows.append(await crash(args.messages))
-    if "outage" in chosen:
-        rows.append(await outage(args.postgres))
-    if "frozen" in chosen:
-        rows.append(await frozen(args.postgres))
+    for name, run in (("crash", lambda: crash(args.messages)), ("outage", lambda: outage(args.postgres)),
+                      ("frozen", lambda: frozen(args.postgres))):
+        if name in chosen:
+            rows.append(await run())
+            print(f"{name}: {rows[-1]['measured']}", file=sys.stderr, flush=True)
     width = [max(len(r[k]) for r in rows + [{"fault": "fault", "promise": "promise", "measured": "measured"}])
              for k in ("fault", "promise", "measured")]
     print(" | ".join(h.ljust(w) for h, w in zip(("fault", "promise", "measured"), width)))

@@ -115,17 +115,16 @@ def _configure_logging(settings: Any) -> None:
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
     # aiosmtpd logs every SMTP command at INFO, and APScheduler every job it runs: a line
     # per command or run is noise (about 5,800 a day); their warnings and errors still show.
-    for name, level in (("mail.log", logging.WARNING), ("apscheduler", logging.WARNING),
-                        ("slack_bolt", logging.WARNING), ("slack_sdk", logging.WARNING)):
-        if logging.getLogger(name).level == logging.NOTSET:
-            logging.getLogger(name).setLevel(level)
+    if settings.log_level.upper() != "DEBUG":
+        for name in ("mail.log", "apscheduler", "slack_bolt", "slack_sdk"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _checked(runtime: Runtime) -> list[Any]:
+def _checked(settings: Any) -> list[Any]:
     from intake.app import template_filters
     from intake.checks import check_files
 
-    return check_files(runtime.settings, filters=template_filters())
+    return check_files(settings, filters=template_filters())
 
 
 def _show_findings(findings: list[Any]) -> bool:
@@ -146,9 +145,15 @@ def serve(
     from intake.checks import check_database
     from intake.db import open_database
 
+    from intake.settings import Settings
+
+    settings = Settings()
+    _configure_logging(settings)
+    findings = _checked(settings)
+    if not all(f.ok for f in findings):
+        _show_findings([f for f in findings if not f.ok])
+        raise typer.Exit(2)
     runtime = _runtime()
-    _configure_logging(runtime.settings)
-    findings = _checked(runtime)
 
     async def main() -> None:
         await open_database(runtime.store, runtime.settings.database_url, create=True)
@@ -178,18 +183,19 @@ def serve(
 def check() -> None:
     """Check the settings, the campaign, the councils, the contacts and every template, and
     that the entries in the database are all for offers the campaign still has."""
-    from intake.checks import check_database
+    from intake.checks import Finding, check_database
     from intake.db import sqlite_file
+    from intake.settings import Settings
 
-    runtime = _runtime()
-    findings = _checked(runtime)
-    path = sqlite_file(runtime.settings.database_url)
+    settings = Settings()
+    findings = _checked(settings)
+    path = sqlite_file(settings.database_url)
     if path is not None and not path.exists():
-        from intake.checks import Finding
-
         findings.append(Finding("database", True, f"none yet at {path} (`cib serve` makes it)"))
-    elif all(f.ok for f in findings if f.what == "campaign"):
-        findings.extend(_run(lambda rt: check_database(rt.store, rt.campaign), runtime))
+    elif all(f.ok for f in findings):
+        findings.extend(_run(lambda rt: check_database(rt.store, rt.campaign), _runtime()))
+    else:
+        findings.append(Finding("database", False, "not checked until the files above are right"))
     if not _show_findings(findings):
         raise typer.Exit(1)
     console.print("All checks passed.")

@@ -174,3 +174,25 @@ def test_every_list_setting_is_read_comma_separated_from_the_environment(monkeyp
     settings = Settings(_env_file=None)
     assert {name: getattr(settings, name) for name in lists} == {name: ["a/1", "b/2"] for name in lists}
     assert {"intake_addresses", "team_emails", "sender_rate_limits", "total_rate_limits"} <= set(lists)
+
+
+async def test_help_loads_neither_the_service_nor_its_drivers(tmp_path):
+    code = ("import sys, intake.cli; heavy = {'sqlalchemy', 'aiosqlite', 'asyncpg', 'aiosmtpd', 'slack_bolt', "
+            "'slack_sdk', 'apscheduler', 'alembic', 'openpyxl', 'pydantic_settings', 'intake.app'}; "
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", code, cwd=tmp_path,
+                                                   stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    assert out.decode().strip() == "[]"
+
+
+async def test_check_lists_every_broken_file_at_once(tmp_path):
+    config = tmp_path / "config"
+    shutil.copytree(DEFAULT_CONFIG_DIR, config)
+    campaign = config / "campaign.toml"
+    campaign.write_text(campaign.read_text().replace("capacity = 30", "capacity = -30"))
+    (config / "contacts.csv").write_text("council,email\nNowhere Council,x@nowhere.test\n")
+    code, _, err = await cib("check", cwd=tmp_path, env={"CIB_CONFIG_DIR": str(config)})
+    assert code == 1
+    assert "offers[1].capacity" in err and "contacts" in err and "problem" in err
+    assert list(tmp_path.iterdir()) == [config]  # no database made
