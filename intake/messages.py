@@ -149,6 +149,14 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class AttachedFile:
+    """An attached document the channel read (or could not, and why)."""
+
+    name: str
+    problem: str = ""  # "" when its text was read with the body
+
+
+@dataclass(frozen=True)
 class Message:
     """A kept message as the pipeline reads it (see `intake/pipeline/`)."""
 
@@ -170,6 +178,7 @@ class Message:
     signature: str = ""  # the sign-off block the channel cut from `text`, if any
     sender_doubtful: bool = False  # the channel could not tell one sender (two mailboxes in From)
     no_auto_replies: bool = False  # the sender asked for none: processed as usual, not answered
+    attachments: tuple[AttachedFile, ...] = ()  # documents attached (their text is in `text`)
 
 
 @dataclass(frozen=True)

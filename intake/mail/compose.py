@@ -78,6 +78,15 @@ def reply_subject(original: str, fallback: str) -> str:
     return original if original.lower().startswith("re:") else f"Re: {original}"
 
 
+def attachment_facts(message: Message) -> dict[str, Any]:
+    """What every reply says about the documents attached to the message it answers:
+    which were read, and which were not and why (a scan: send the lines as text)."""
+    return {
+        "read": [a.name for a in message.attachments if not a.problem],
+        "unread": [{"name": a.name, "problem": a.problem} for a in message.attachments if a.problem],
+    }
+
+
 class EmailReplies:
     """The email channel's composer: a Reply -> an outbound row addressed to the sender
     (Reply-To first) and threaded under their message; a scheduled Post -> a bulk one."""
@@ -97,8 +106,9 @@ class EmailReplies:
             # Nobody to answer (no usable From), or our own address (a loop): the message
             # is kept all the same, and the team sees it.
             return None
-        text, html = self.renderer.email(reply.kind, reply.context)
-        subject = reply_subject(message.subject, self.renderer.email_subject(reply.kind, reply.context))
+        context = {**reply.context, "attachments": attachment_facts(message)}
+        text, html = self.renderer.email(reply.kind, context)
+        subject = reply_subject(message.subject, self.renderer.email_subject(reply.kind, context))
         now = self.clock()
         mail = compose(
             to=to,

@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email import policy
+from email.message import Message
 from email.parser import BytesParser
 
+from intake.mail.attachments import Attachment, read_attachment
 from intake.mail.automatic import automatic_reason, bounced_recipients, suppresses_replies
 from intake.mail.quotes import own_signature, strip_quoted
 from intake.mail.mime import body_text, decode_bytes, header_value, mailbox, parser_defects
@@ -38,6 +40,7 @@ class EmailContent:
     bounced: tuple[str, ...] = ()  # a bounce: the addresses our mail did not reach
     signature: str = ""  # the sign-off block cut from new_text (a name and role may be in it)
     no_replies: bool = False  # the sender asked for no automatic replies (X-Auto-Response-Suppress)
+    attachments: tuple[Attachment, ...] = ()  # attached documents, read or with why not
 
 
 def read_email(raw: bytes, *, envelope_from: str | None = None) -> EmailContent:
@@ -69,6 +72,12 @@ def _read_parts(raw: bytes, envelope_from: str | None) -> EmailContent:
     sender_name, sender = mailbox(message, "from", defects)
     _, reply_to = mailbox(message, "reply-to", defects)
     full, new = body_text(message, subject, defects)
+    attached = tuple(attached_documents(message))
+    # An attachment's text is read after the body's, so a line the sender wrote in the
+    # body wins over the same label in a form attached to it.
+    documents = "\n\n".join(a.text for a in attached if a.read)
+    if documents:
+        full, new = f"{full}\n\n{documents}", f"{new}\n\n{documents}"
     return EmailContent(
         subject=subject,
         sender=sender,
@@ -84,7 +93,25 @@ def _read_parts(raw: bytes, envelope_from: str | None) -> EmailContent:
         bounced=bounced_recipients(message) if automatic else (),
         signature=own_signature(full, subject=subject),
         no_replies=suppresses_replies(message, defects),
+        attachments=attached,
     )
+
+
+def attached_documents(message: Message) -> list[Attachment]:
+    """Every attached document we read (Word, PDF, Excel, Outlook, winmail.dat), in order."""
+    found: list[Attachment] = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        name = part.get_filename() or ""
+        kind = part.get_content_type()
+        if not name and part.get_content_disposition() != "attachment":
+            continue
+        if kind in ("text/plain", "text/html") and not name.lower().endswith((".docx", ".pdf", ".xlsx")):
+            continue
+        payload = part.get_payload(decode=True)
+        found.extend(read_attachment(name or "attachment", kind, payload if isinstance(payload, bytes) else b""))
+    return found
 
 
 def _read_flat(raw: bytes, envelope_from: str | None) -> EmailContent:

@@ -7,7 +7,7 @@ from intake.mail.extract import read_email
 from intake.mail.mime import AMBIGUOUS_FROM
 from intake.messages import storable
 from intake.models import InboundMessage
-from intake.messages import Message
+from intake.messages import AttachedFile, Message
 
 
 def read_email_row(row: InboundMessage) -> Message:
@@ -31,4 +31,5 @@ def read_email_row(row: InboundMessage) -> Message:
         signature=storable(content.signature) or "",
         sender_doubtful=AMBIGUOUS_FROM in content.defects,
         no_auto_replies=content.no_replies,
+        attachments=tuple(AttachedFile(a.name, a.problem) for a in content.attachments),
     )

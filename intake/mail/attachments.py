@@ -1,0 +1,269 @@
+"""Attached documents read as text: Word (.docx), PDF, Excel (.xlsx), Outlook messages
+(.msg) and winmail.dat (TNEF), so a completed form sent as an attachment is read as if
+it were in the body.
+
+Tables become `Label: value` lines: a row of two cells is a label and its value; a table
+whose first row is a header gives `Header: cell` for each cell below it. Pure (bytes in,
+text out) and guarded: a file too large, a zip that unpacks to far more than it weighs,
+too many pages or cells, or any library failure gives a reason, never an exception.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from intake.mail.text import normalise_newlines
+
+MAX_BYTES = 5 * 1024 * 1024  # an attachment larger than this is not opened
+MAX_UNPACKED = 50 * 1024 * 1024  # a .docx/.xlsx whose parts unpack to more is not opened
+MAX_PAGES = 30  # PDF pages read
+MAX_ROWS = 2_000  # spreadsheet rows read, over all sheets
+MAX_CHARS = 100_000  # text kept from one attachment
+MIN_PDF_TEXT = 20  # fewer characters than this from a PDF: a scan
+MAX_DEPTH = 3  # attachments inside winmail.dat inside ...
+
+WORD = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+EXCEL = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KINDS = {
+    ".docx": "word", WORD: "word",
+    ".xlsx": "excel", EXCEL: "excel",
+    ".pdf": "pdf", "application/pdf": "pdf",
+    ".msg": "outlook", "application/vnd.ms-outlook": "outlook",
+    ".dat": "tnef", "application/ms-tnef": "tnef", "application/vnd.ms-tnef": "tnef",
+}
+# Old binary formats we cannot read: the sender is asked for the newer one.
+OLD = {".doc": "Word 97-2003 (.doc)", ".xls": "Excel 97-2003 (.xls)", "application/msword": "Word 97-2003 (.doc)",
+       "application/vnd.ms-excel": "Excel 97-2003 (.xls)"}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """What was made of one attached file: its text, or why there is none."""
+
+    name: str
+    kind: str  # word | excel | pdf | outlook | tnef
+    text: str = ""
+    problem: str = ""  # why it was not read; "" when it was
+
+    @property
+    def read(self) -> bool:
+        return not self.problem
+
+
+class Unreadable(Exception):
+    """An attachment we could not read, with the reason to give the sender."""
+
+
+def kind_of(name: str, content_type: str) -> str | None:
+    """The kind of document an attachment is, by its name first (mail clients often send
+    application/octet-stream), then its type; None for what we do not read."""
+    lowered = (name or "").lower()
+    extension = lowered[lowered.rfind("."):] if "." in lowered else ""
+    if extension == ".dat" and lowered != "winmail.dat":
+        return None
+    return KINDS.get(extension) or KINDS.get((content_type or "").lower())
+
+
+def old_format(name: str, content_type: str) -> str | None:
+    lowered = (name or "").lower()
+    extension = lowered[lowered.rfind("."):] if "." in lowered else ""
+    return OLD.get(extension) or OLD.get((content_type or "").lower())
+
+
+def read_attachment(name: str, content_type: str, data: bytes, *, depth: int = 0) -> list[Attachment]:
+    """The attachment (and, for winmail.dat and .msg, what is attached inside it) as
+    text; [] for a file that is not a document we read (images, calendars...)."""
+    kind = kind_of(name, content_type)
+    if kind is None:
+        old = old_format(name, content_type)
+        if old:
+            return [Attachment(name, "old", problem=f"it is in the {old} format, which we cannot read")]
+        return []
+    if len(data) > MAX_BYTES:
+        return [Attachment(name, kind, problem=f"it is larger than {MAX_BYTES // (1024 * 1024)} MB")]
+    try:
+        if kind == "word":
+            return [Attachment(name, kind, _cap(_word(data)))]
+        if kind == "excel":
+            return [Attachment(name, kind, _cap(_excel(data)))]
+        if kind == "pdf":
+            return [Attachment(name, kind, _cap(_pdf(data)))]
+        if kind == "outlook":
+            return _outlook(name, data, depth)
+        return _tnef(name, data, depth)
+    except Unreadable as reason:
+        return [Attachment(name, kind, problem=str(reason))]
+    except Exception:  # noqa: BLE001 - a damaged or hostile file: each library raises its own
+        return [Attachment(name, kind, problem="it could not be opened (it may be damaged or protected)")]
+
+
+def _cap(text: str) -> str:
+    text = normalise_newlines(text).strip()
+    if not text:
+        raise Unreadable("it holds no text")
+    return text[:MAX_CHARS]
+
+
+# --- tables ---------------------------------------------------------------------------
+
+
+def table_lines(rows: Sequence[Sequence[str]]) -> list[str]:
+    """A table as `Label: value` lines. Two cells a row: label and value. More, with a
+    first row of headers: `Header: cell` for every cell under it. Cells repeated across
+    a merged span count once."""
+    cleaned = [[c for i, c in enumerate(row) if c and (i == 0 or c != row[i - 1])] for row in rows]
+    cleaned = [row for row in cleaned if row]
+    if not cleaned:
+        return []
+    width = max(len(row) for row in cleaned)
+    lines: list[str] = []
+    if width <= 2:
+        for row in cleaned:
+            lines.append(f"{row[0].rstrip(':')}: {row[1]}" if len(row) == 2 else row[0])
+        return lines
+    header = [" ".join(cell.split()) for cell in rows[0]]
+    for row in rows[1:]:
+        for title, cell in zip(header, row):
+            if title and cell and cell != title:
+                lines.append(f"{title.rstrip(':')}: {cell}")
+    return lines
+
+
+def _cell_text(text: str) -> str:
+    # A value on several lines stays one value (a paragraph break inside a cell).
+    return " ".join(str(text).split())
+
+
+# --- Word ------------------------------------------------------------------------------
+
+
+def _check_zip(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
+                raise Unreadable("it unpacks to far more than its size (it may be hostile)")
+    except zipfile.BadZipFile as error:
+        raise Unreadable("it could not be opened (it may be damaged or protected)") from error
+
+
+def _word(data: bytes) -> str:
+    from docx import Document
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    _check_zip(data)
+    document = Document(io.BytesIO(data))
+    lines: list[str] = []
+    # Paragraphs and tables in the order they appear in the document.
+    for block in document.element.body.iterchildren():
+        tag = block.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            text = Paragraph(block, document).text.strip()
+            lines.append(text)
+        elif tag == "tbl":
+            table = Table(block, document)
+            rows = [[_cell_text(cell.text) for cell in row.cells] for row in table.rows]
+            lines.extend(["", *table_lines(rows), ""])
+    return "\n".join(lines)
+
+
+# --- Excel -----------------------------------------------------------------------------
+
+
+def _excel(data: bytes) -> str:
+    from openpyxl import load_workbook
+
+    _check_zip(data)
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        lines: list[str] = []
+        budget = MAX_ROWS
+        for sheet in book.worksheets:
+            rows: list[list[str]] = []
+            for values in sheet.iter_rows(values_only=True):
+                if budget <= 0:
+                    break
+                budget -= 1
+                cells = [_cell_text(_excel_value(v)) for v in values]
+                if any(cells):
+                    rows.append(cells)
+            lines.extend([*table_lines(rows), ""])
+        return "\n".join(lines)
+    finally:
+        book.close()
+
+
+def _excel_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# --- PDF -------------------------------------------------------------------------------
+
+
+def _pdf(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted:
+        try:
+            reader.decrypt("")  # "protected" PDFs that open without a password
+        except Exception as error:  # noqa: BLE001
+            raise Unreadable("it is protected by a password") from error
+    pages = [page.extract_text() or "" for page in reader.pages[:MAX_PAGES]]
+    text = "\n".join(pages)
+    if len("".join(text.split())) < MIN_PDF_TEXT:
+        raise Unreadable("it holds no text we can read (it looks like a scan or a picture)")
+    return text
+
+
+# --- Outlook and TNEF ------------------------------------------------------------------
+
+
+def _outlook(name: str, data: bytes, depth: int) -> list[Attachment]:
+    import extract_msg
+
+    message = extract_msg.openMsg(data)
+    try:
+        text = "\n".join(part for part in (f"Subject: {message.subject}" if message.subject else "",
+                                            message.body or "") if part)
+        inner = [(a.longFilename or a.shortFilename or "attachment", a.data) for a in message.attachments
+                 if isinstance(getattr(a, "data", None), bytes)]
+    finally:
+        message.close()
+    return [Attachment(name, "outlook", _cap(text)), *_inside(inner, depth)]
+
+
+def _tnef(name: str, data: bytes, depth: int) -> list[Attachment]:
+    from tnefparse import TNEF
+
+    parsed = TNEF(data)
+    body = parsed.body or b""
+    text = body.decode("cp1252", errors="replace") if isinstance(body, bytes) else str(body)
+    if not text.strip() and getattr(parsed, "htmlbody", None):
+        from intake.mail.html_text import html_to_text
+
+        html = parsed.htmlbody
+        text = html_to_text(html.decode("utf-8", errors="replace") if isinstance(html, bytes) else html)
+    inner = [(a.long_filename() or a.name or "attachment", a.data) for a in parsed.attachments]
+    found = _inside(inner, depth)
+    if text.strip():
+        found.insert(0, Attachment(name, "tnef", _cap(text)))
+    elif not found:
+        raise Unreadable("it holds no text")
+    return found
+
+
+def _inside(files: Iterable[tuple[str, bytes]], depth: int) -> list[Attachment]:
+    if depth >= MAX_DEPTH:
+        return []
+    found: list[Attachment] = []
+    for inner_name, inner_data in files:
+        found.extend(read_attachment(str(inner_name), "", inner_data or b"", depth=depth + 1))
+    return found
