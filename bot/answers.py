@@ -16,6 +16,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.context import SlackContext, Target
+from bot.fitting import pages
 from bot.identity import Person
 from intake.messages import Identified, Outcome
 
@@ -70,15 +71,16 @@ async def post(ctx: SlackContext, target: Target, message: dict[str, Any]) -> No
             channel = await ctx.directory.dm_channel(target.dm_user)
         if not channel:
             return
-        await ctx.client.chat_postMessage(
-            channel=channel,
-            thread_ts=target.thread_ts,
-            text=message.get("text") or " ",
-            blocks=message.get("blocks"),
-            # Nothing anyone wrote may unfurl into a preview.
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        for page in pages(message):  # more than 50 blocks: several posts, in order
+            await ctx.client.chat_postMessage(
+                channel=channel,
+                thread_ts=target.thread_ts,
+                text=page.get("text") or " ",
+                blocks=page.get("blocks"),
+                # Nothing anyone wrote may unfurl into a preview.
+                unfurl_links=False,
+                unfurl_media=False,
+            )
     except SlackApiError as error:
         ctx.undelivered += 1
         log.warning(

@@ -21,7 +21,8 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.identity import Directory
-from bot.views import SlackViews, fit_message
+from bot.fitting import fit_message, pages
+from bot.views import SlackViews
 from intake.messages import Reply
 from intake.models import OutboundMessage
 
@@ -117,22 +118,25 @@ class SlackCarrier:
             self._session = None
 
     async def send(self, row: OutboundMessage) -> None:
+        """Post the row: one post, or several in order when it holds more blocks than one
+        post may (a busy digest, the status of a council with many entries)."""
         say = Say.from_json(row.body)
-        payload = {**say.render(self.views), "thread_ts": say.thread_ts}
+        posts = [{**page, "thread_ts": say.thread_ts} for page in pages(say.render(self.views))]
         channel = row.recipient
         if channel.startswith(DM):
             channel = await self.directory.dm_channel(channel.removeprefix(DM))
-        if not paced(row.kind):
-            await self._post(channel, payload)
-            return
-        async with self._locks.setdefault(channel, asyncio.Lock()):
-            wait = self._last.get(channel, 0.0) + SPACING - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
+        for payload in posts:
+            if not paced(row.kind):
                 await self._post(channel, payload)
-            finally:
-                self._last[channel] = time.monotonic()
+                continue
+            async with self._locks.setdefault(channel, asyncio.Lock()):
+                wait = self._last.get(channel, 0.0) + SPACING - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                try:
+                    await self._post(channel, payload)
+                finally:
+                    self._last[channel] = time.monotonic()
 
     async def _post(self, channel: str, payload: dict[str, Any]) -> None:
         await self._connected().chat_postMessage(

@@ -37,6 +37,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.answers import post
 from bot.commands import Command
 from bot.context import SlackContext, Target
+from bot.fitting import pages
 from bot.identity import Person
 from intake.replies import when
 
@@ -309,6 +310,9 @@ class TeamActions:
         """Only for the one who asked: by the request's response_url, else an ephemeral
         message in its channel, else their DM with the bot."""
         ctx = self.ctx
+        if len(pages(message)) > 1:  # a long audit trail: posts in order, in their DM
+            await post(ctx, Target(dm_user=where.user), message)
+            return
         if where.response_url:
             try:
                 response = await AsyncWebhookClient(where.response_url, timeout=15).send(

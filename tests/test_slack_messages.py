@@ -125,7 +125,24 @@ async def test_mention_in_a_channel_is_answered_in_a_thread_there(slack):
     assert "London" in text and "Lead member" in text
 
 
-async def test_mention_in_a_dm_is_answered_once(slack):
+async def test_a_mention_asking_what_we_hold_is_answered_privately(slack):
+    await slack.send.event(event_envelope(dm_event(CAMDEN, PBR)))
+    await slack.settle()
+    slack.api.reset()
+    event = mention_event(CAMDEN_2, f"<@{BOT_USER_ID}> what have we sent?", channel="C0GENERAL")
+    await slack.send.event(event_envelope(event))
+    await slack.settle()
+    # The channel hears only where the answer went; the details go by direct message.
+    [note] = slack.posts("C0GENERAL")
+    assert note["thread_ts"] == event["ts"]
+    public = note.all_text()
+    assert f"<@{CAMDEN_2}>" in public and "direct message" in public
+    assert "PBR-0001" not in public and "@camden.gov.uk" not in public and "Camden" not in public
+    [answer] = slack.dm(CAMDEN_2)
+    assert "PBR-0001" in answer.all_text() and "London Borough of Camden" in answer.all_text()
+
+
+async def test_a_mention_in_a_dm_is_answered_once(slack):
     # Slack can send both a message.im and an app_mention for "@CIB ..." in a DM.
     ts = new_ts()
     text = f"<@{BOT_USER_ID}> what deadlines are coming up?"

@@ -16,7 +16,8 @@ from bot.forms import (
     state_values,
 )
 from bot.text import mrkdwn_escape, plain_text
-from bot.views import MAX_BLOCKS, SlackViews, fit_message
+from bot.fitting import MAX_BLOCKS, fit_message, pages
+from bot.views import SlackViews
 from intake.campaign import load_campaign
 from intake.councils import load_councils
 from intake.messages import Reply
@@ -158,13 +159,18 @@ def _views() -> SlackViews:
     return SlackViews(templates_dir=DEFAULT_TEMPLATES_DIR)
 
 
-def test_fit_message_holds_slacks_limits():
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 5000}} for _ in range(60)]
-    fitted = fit_message({"text": "y" * 50000, "blocks": blocks})
-    assert len(fitted["blocks"]) == MAX_BLOCKS
-    assert all(len(b["text"]["text"]) <= 3000 for b in fitted["blocks"][:-1])
-    assert len(fitted["text"]) < 4000
-    assert fitted["blocks"][0]["text"]["verbatim"] is True
+def test_a_long_message_is_split_never_cut():
+    lines = [f"• PBR-{n:04d} from council {n}" for n in range(600)]
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}} for _ in range(10)]
+    posts = pages({"text": "y" * 50000, "blocks": blocks})
+    assert len(posts) > 1 and all(len(p["blocks"]) <= MAX_BLOCKS for p in posts)
+    sections = [b["text"]["text"] for p in posts for b in p["blocks"]]
+    assert all(len(text) <= 3000 for text in sections)
+    # Every line is there, in order, each once per section it came from, none cut.
+    assert "\n".join(sections).split("\n") == lines * 10
+    assert len(posts[0]["text"]) < 4000 and posts[1]["text"].startswith("(continued)")
+    assert posts[0]["blocks"][0]["text"]["verbatim"] is True
+    assert fit_message({"text": "t", "blocks": blocks})["blocks"] == [b for p in posts for b in p["blocks"]]
 
 
 def test_unknown_reply_kind_still_answers():

@@ -100,12 +100,12 @@ class EmailReplies:
         # Where confirmations come back: eoi+confirm-<token>@ (see intake/confirmations.py).
         self.intake_address = intake_address or parseaddr(from_address)[1]
 
-    def reply(self, reply: Reply, *, row: InboundMessage, message: Message) -> OutboundMessage | None:
+    def reply(self, reply: Reply, *, row: InboundMessage, message: Message) -> list[OutboundMessage]:
         to = reply.to or answer_to(message)
         if not to or self._ours(to):
             # Nobody to answer (no usable From), or our own address (a loop): the message
             # is kept all the same, and the team sees it.
-            return None
+            return []
         context = {**reply.context, "attachments": attachment_facts(message)}
         text, html = self.renderer.email(reply.kind, context)
         subject = reply_subject(message.subject, self.renderer.email_subject(reply.kind, context))
@@ -120,7 +120,7 @@ class EmailReplies:
             in_reply_to=message.message_id,
             references=[i for i in message.thread_ids if i != message.message_id],
         )
-        return OutboundMessage(
+        return [OutboundMessage(
             kind=f"reply-{reply.kind}",
             channel="email",
             recipient=to,
@@ -129,7 +129,7 @@ class EmailReplies:
             in_reply_to=message.message_id,
             body=mail.as_bytes(),
             created_at=now,
-        )
+        )]
 
     def _ours(self, address: str) -> bool:
         """One of the service's own addresses (the From of its mail, the intake's, with

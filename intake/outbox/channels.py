@@ -21,8 +21,10 @@ class Reader(Protocol):
 class Composer(Protocol):
     """A channel's messages as outbound rows: rendered, addressed, ready for its carrier."""
 
-    def reply(self, reply: Reply, *, row: InboundMessage, message: Message) -> OutboundMessage | None:
-        """A reply to a message, rendered and addressed; None when nobody can be answered."""
+    def reply(self, reply: Reply, *, row: InboundMessage, message: Message) -> list[OutboundMessage]:
+        """A reply to a message, rendered and addressed: usually one row; none when nobody
+        can be answered; more when it goes to more than one place (a short note where it
+        was asked, the details privately)."""
         ...
 
     def scheduled(self, post: Post) -> OutboundMessage:

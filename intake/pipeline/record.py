@@ -41,12 +41,13 @@ def replies(run: Run) -> list[OutboundMessage]:
         return []
     rows = []
     for reply in run.replies:
-        row = composer.reply(reply, row=run.row, message=message)
-        if row is None:
+        made = composer.reply(reply, row=run.row, message=message)
+        if not made:
             log.info("inbound %s has no address to reply to", run.row.id)
-            continue
-        row.send_key = f"reply:{run.row.id}:{reply.kind}{run.round}"  # one reply of each kind per message
-        rows.append(row)
+        for n, row in enumerate(made):
+            # One reply of each kind per message (and per place it goes to).
+            row.send_key = f"reply:{run.row.id}:{reply.kind}{run.round}" + (f":{n}" if n else "")
+            rows.append(row)
     return rows
 
 

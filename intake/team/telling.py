@@ -25,12 +25,13 @@ async def tell(
     message = reader(row)
     if message.quiet:
         return None
-    out = composer.reply(Reply(kind=kind, context={**_common(world, row, message.sender), **context}),
-                         row=row, message=message)
-    if out is None:
+    made = composer.reply(Reply(kind=kind, context={**_common(world, row, message.sender), **context}),
+                          row=row, message=message)
+    if not made:
         return None
-    out.send_key, out.inbound_id = key, row.id
-    new = await unit.outbound.record_new([out], known=True)
+    for n, out in enumerate(made):
+        out.send_key, out.inbound_id = key + (f":{n}" if n else ""), row.id
+    new = await unit.outbound.record_new(made, known=True)
     return new[0] if new else None
 
 

@@ -105,3 +105,5 @@ async def slack(settings_factory: Callable[..., Settings], clock: Any) -> AsyncI
     finally:
         await runtime.stop()
         await api.stop()
+    # Whatever the test, nothing the bot sent may be Block Kit that Slack would refuse.
+    assert api.refused == [], api.refused

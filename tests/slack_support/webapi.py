@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from slack_support.blockkit import message_problems, view_problems
+
 BOT_TOKEN = "xoxb-test-token"
 TEAM_ID = "T111"
 BOT_USER_ID = "UBOT0001"
@@ -96,6 +98,8 @@ class FakeSlack:
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: dict[str, dict[str, Any]] = {}
         self._socket_connected = asyncio.Event()
+        # Block Kit that Slack would have refused (invalid_blocks): (method, problems).
+        self.refused: list[tuple[str, list[str]]] = []
 
     # --- set-up ---------------------------------------------------------------------
 
@@ -229,6 +233,10 @@ class FakeSlack:
             return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
         if method != "api.test" and token != self.token:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        problems = _block_kit_problems(method, args)
+        if problems:
+            self.refused.append((method, problems))
+            return web.json_response({"ok": False, "error": "invalid_blocks", "errors": problems})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         body = handler(args) if handler else {"ok": True}
         return web.json_response(body)
@@ -366,3 +374,11 @@ class FakeSlack:
                 for f in files
             ],
         }
+
+
+def _block_kit_problems(method: str, args: dict[str, Any]) -> list[str]:
+    if method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
+        return message_problems(args)
+    if method in ("views.open", "views.update", "views.push"):
+        return view_problems(args)
+    return []
