@@ -34,8 +34,8 @@ class SlackReplies:
         user = str(meta.get("slack_user") or "")
         channel = meta.get("slack_channel")
         now = self.clock()
-        in_channel = meta.get("source") == "mention" and channel and not str(channel).startswith("D")
-        if in_channel and user and reply.kind not in PUBLIC_KINDS:
+        # A mention is always in a channel: in a DM the message event answers (bot/events.py).
+        if meta.get("source") == "mention" and channel and user and reply.kind not in PUBLIC_KINDS:
             # Asked in a channel: what we hold (names, email addresses, entries) goes to
             # the asker privately; the channel only hears where the answer went.
             note = Say(view="in_channel", context={"user": user}, thread_ts=meta.get("thread_ts"))

@@ -345,3 +345,4 @@ async def test_kept_but_not_processed_says_no_need_to_resend(slack):
     [reply] = slack.dm(CAMDEN)
     assert "kept your message" in reply.all_text()
     assert "no need to send it again" in reply.all_text()
+
