@@ -105,6 +105,8 @@ class Runtime:
         (emails, Slack posts). `each` hears of every round's count (a progress bar)."""
         counts = []
         for dispatcher in (self.delivery, self.slack_poster):
+            if dispatcher is not None:
+                await dispatcher.release_dead()
             sent = 0
             while dispatcher is not None and (n := await dispatcher.deliver_due()):
                 sent += n
@@ -123,6 +125,7 @@ class Runtime:
         self.service.campaign.warm()
         self.queue.start()
         for dispatcher in self.dispatchers:
+            await dispatcher.release_dead()
             dispatcher.start()
         # Messages kept but not processed when we last stopped are processed now.
         async with self.store.reader() as unit:

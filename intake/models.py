@@ -192,6 +192,8 @@ class OutboundMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
+    # The process holding the lease while "sending" (intake/outbox/owners.py).
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))

@@ -5,12 +5,16 @@ sent goes out again."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections import Counter
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 
+from intake.app import create_service
 from intake.models import OutboundMessage
 from intake.outbox.dispatch import LEASE, Dispatcher
+from intake.outbox.owners import this_process
 from tests.campaign_seed import submit
 
 
@@ -97,3 +101,26 @@ async def test_stopping_lets_the_round_in_hand_finish(runtime, relay):
     async with runtime.store.reader() as unit:
         assert {r.status for r in await unit.outbound.by_ids(ids)} == {"sent"}
     assert len(relay.messages) == 3
+
+
+async def test_a_restart_sends_at_once_what_a_process_that_died_held(runtime, relay, clock):
+    ids = await _pending(runtime, 3)
+    gone = await asyncio.create_subprocess_exec("true")
+    await gone.wait()  # a process of this machine that has ended: a holder killed mid-round
+    dead = f"{socket.gethostname()}:{gone.pid}:1"
+    real_now = datetime.now(timezone.utc)
+    async with runtime.store.unit() as unit:
+        await unit.outbound.claim(ids[:2], clock(), lease_now=real_now, lease_until=real_now + LEASE, owner=dead)
+        # One still held by a live process (this one, as `cib remind` beside the service).
+        await unit.outbound.claim(ids[2:], clock(), lease_now=real_now, lease_until=real_now + LEASE,
+                                  owner=this_process())
+    restarted = create_service(runtime.settings, clock=clock)
+    await restarted.start(smtp=False, slack=False, scheduler=False, http=False)
+    try:
+        await restarted.delivery.deliver_due()  # the round the started service does on its own
+        async with restarted.store.reader() as unit:
+            states = [r.status for r in await unit.outbound.by_ids(ids)]
+    finally:
+        await restarted.stop()
+    assert states == ["sent", "sent", "sending"]  # the dead holder's at once; the live one's left to it
+    assert len(relay.messages) == 2

@@ -22,6 +22,7 @@ from typing import Protocol
 from intake.lull import PATIENCE, lull
 from intake.models import OutboundMessage
 from intake.outage import Outage
+from intake.outbox.owners import dead_here, this_process
 from intake.outbox.retry import retry_at
 from intake.store import Store
 
@@ -69,12 +70,26 @@ class Dispatcher:
         # Leases run on the real clock even when the service's is simulated (a test's
         # jump of a day must not make a send in flight look abandoned).
         self.lease_clock = lease_clock or (lambda: datetime.now(timezone.utc))
+        self.owner = this_process()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def release_dead(self) -> int:
+        """Sends left "sending" by a process on this machine that has since died (a
+        crash, a kill) are due again at once rather than when their lease runs out."""
+        async with self.store.reader() as unit:
+            owners = await unit.outbound.lease_owners()
+        dead = [owner for owner in owners if dead_here(owner)]
+        if not dead:
+            return 0
+        async with self.store.unit() as unit:
+            released = await unit.outbound.release(dead, lease_now=self.lease_clock())
+        log.warning("%s sends left in hand by a process that has gone are due again now", released)
+        return released
 
     async def deliver_due(self) -> int:
         """Send one round of what is due now (claimed in one commit, results recorded in
@@ -90,7 +105,7 @@ class Dispatcher:
         now, lease_now = self.clock(), self.lease_clock()
         async with self.store.unit() as unit:
             taken = await unit.outbound.claim(
-                [row.id for row in due], now, lease_now=lease_now, lease_until=lease_now + LEASE
+                [row.id for row in due], now, lease_now=lease_now, lease_until=lease_now + LEASE, owner=self.owner
             )
         return (await self._send_and_record([row for row in due if row.id in taken])).sent
 

@@ -97,7 +97,8 @@ class OutboundRepository(Repository):
         return list(await self.session.scalars(query))
 
     async def claim(
-        self, outbound_ids: Sequence[int], now: datetime, *, lease_now: datetime, lease_until: datetime
+        self, outbound_ids: Sequence[int], now: datetime, *, lease_now: datetime, lease_until: datetime,
+        owner: str | None = None,
     ) -> set[int]:
         """Take due messages for sending until `lease_until`; those another worker took
         first (and still holds) are not among the ids returned. The claim's condition is
@@ -107,10 +108,29 @@ class OutboundRepository(Repository):
         result = await self.session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id.in_(list(outbound_ids)), _claimable(now, lease_now))
-            .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=lease_until)
+            .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=lease_until,
+                    lease_owner=owner)
             .returning(OutboundMessage.id)
         )
         return set(result.scalars())
+
+    async def lease_owners(self) -> list[str]:
+        """The processes holding leases on sends in hand."""
+        query = select(OutboundMessage.lease_owner).where(
+            OutboundMessage.status == "sending", OutboundMessage.lease_owner.is_not(None)
+        ).distinct()
+        return list(await self.session.scalars(query))
+
+    async def release(self, owners: Sequence[str], *, lease_now: datetime) -> int:
+        """Sends in hand of processes known to be gone are due again now; the count."""
+        if not owners:
+            return 0
+        result = await self.session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.status == "sending", OutboundMessage.lease_owner.in_(list(owners)))
+            .values(next_attempt_at=lease_now)
+        )
+        return int(result.rowcount or 0)
 
     async def sent(self, outbound_ids: Sequence[int], at: datetime) -> None:
         if outbound_ids:
