@@ -83,6 +83,10 @@ class NominationSpec(_Model):
                 return role
         raise KeyError(key)
 
+    def role_title(self, key: str) -> str:
+        """A role's title; the key itself for one the campaign no longer has."""
+        return next((role.title for role in self.roles if role.key == key), key)
+
 
 class Reminders(_Model):
     offsets_working_days: tuple[int, ...] = (10, 5, 2, 0)

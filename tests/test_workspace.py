@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from intake.app import create_service
-from tests.campaign_seed import submit
+from tests.campaign_seed import nominate, submit
 from tests.mailer import body_text, message, send, settle
 from tests.team_browser import TEAM, TeamBrowser, link_in
 
@@ -194,6 +194,20 @@ async def test_the_list_filters_and_searches(runtime, relay):
         assert "Showing 1 of 2" in found.text and "Wigan" in found.text and unverified not in found.text
         nothing = await browser.get("/team/entries?decision=accepted")
         assert "Nothing matches" in nothing.text
+
+
+async def test_the_list_shows_nominations_beside_submissions(runtime, relay):
+    await submit(runtime, "pbr-pathfinder", "Wigan", sender="officer@wigan.gov.uk")
+    await nominate(runtime, "North West", {"Lead member": "Cllr Ann Jones, Wigan, ann.jones@wigan.gov.uk"},
+                   sender="officer@wigan.gov.uk")
+    async with TeamBrowser(runtime) as browser:
+        await browser.sign_in(runtime, relay)
+        for path in ("/team/entries", "/team/entries?q=jones", "/team/entries?region=North+West",
+                     "/team/entries?kind=nomination"):
+            page = await browser.get(path)
+            assert page.status == 200, (path, page.text[:300])
+            assert "Ann Jones" in page.text and "Nomination: Lead member" in page.text, page.text
+        assert "Showing 2 of 2" in (await browser.get("/team/entries")).text
 
 
 async def test_the_overview_counts_places_regions_and_what_needs_a_person(runtime, relay):

@@ -37,8 +37,11 @@ async def entries(service: IntakeService) -> list[dict[str, Any]]:
     data = await service.export()
     rows = [{**s, "kind": "submission"} for s in data["submissions"]]
     rows += [{**n, "kind": "nomination", "status": "active"} for n in data["nominations"]]
+    campaign = service.campaign
     for row in rows:
-        row["received"] = when(datetime.fromisoformat(row["received_at"]), service.campaign)
+        row["received"] = when(datetime.fromisoformat(row["received_at"]), campaign)
+        row["what"] = (campaign.title_of(row["offer"]) if row["kind"] == "submission"
+                       else f"Nomination: {campaign.nomination.role_title(row['role'])}")
     return sorted(rows, key=lambda r: r["received_at"], reverse=True)
 
 
