@@ -120,5 +120,16 @@ class IntakeService:
             proofs = await unit.inbound.authentications(kept)
         return records(submissions, nominations, enquiries, self.councils, proofs=proofs)
 
+    async def records_of(self, reference: str) -> dict[str, list[dict[str, Any]]]:
+        """`export()`'s records of one reference alone (a page about one entry reads
+        that entry, not the whole campaign)."""
+        async with self.store.reader() as unit:
+            submission = await unit.submissions.by_reference(reference)
+            submissions = [submission] if submission is not None else []
+            nominations = [] if submissions else [n for n in await unit.nominations.by_reference(reference) if n.current]
+            kept = [row.inbound_id for row in [*submissions, *nominations] if row.inbound_id is not None]
+            proofs = await unit.inbound.authentications(kept)
+        return records(submissions, nominations, [], self.councils, proofs=proofs)
+
     def when(self, moment: datetime) -> str:
         return when(moment, self.campaign)

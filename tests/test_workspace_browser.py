@@ -59,11 +59,13 @@ def _heading(driver: object, text: str) -> None:
 
 def _press(driver: object, button: object) -> str:
     """Press a form's button; wait for the page the action leads to, and read what it
-    says it did."""
+    says it did (the banner, which has the focus, without JavaScript)."""
     page = driver.find_element(By.TAG_NAME, "html")
     button.click()
     WebDriverWait(driver, 15).until(shown.staleness_of(page))
-    return WebDriverWait(driver, 15).until(shown.presence_of_element_located((By.CLASS_NAME, "banner"))).text
+    banner = WebDriverWait(driver, 15).until(shown.presence_of_element_located((By.CLASS_NAME, "banner")))
+    assert driver.switch_to.active_element == banner, "the banner saying what was done does not have the focus"
+    return banner.text
 
 
 async def test_a_team_member_signs_in_verifies_answers_and_decides(runtime, relay, chromium, tmp_path):

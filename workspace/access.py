@@ -16,7 +16,7 @@ from aiohttp import web
 from intake.messages import Post
 from intake.models import TeamSession
 from workspace.deps import Deps
-from workspace.view import DEPS, FORM_TOKEN, SESSION, render
+from workspace.view import DEPS, FLASH_COOKIE, FORM_TOKEN, SESSION, render
 
 SESSION_COOKIE = "cib_team_session"
 FORM_COOKIE = "cib_team_form"  # the double-submit CSRF cookie of the sign-in forms
@@ -117,6 +117,8 @@ def safe_next(value: str) -> str:
 
 async def sign_in_form(request: web.Request) -> web.StreamResponse:
     context = {"title": "Sign in", "csrf": form_token(request), "next": safe_next(request.query.get("next", ""))}
+    if request.query.get("signed_out"):  # after the Sign out button, as after any action: what it did
+        context["said"] = {"ok": True, "text": "You have signed out.", "section": "", "place": None}
     return with_form_cookie(request, render(request, "sign_in.html.j2", context))
 
 
@@ -129,7 +131,8 @@ async def send_link(request: web.Request) -> web.StreamResponse:
     typed = str(form.get("email", ""))
     address = address_of(typed)
     if address is None:
-        context = {"title": "Sign in", "csrf": form_token(request), "error": "Enter an email address, like name@example.gov.uk",
+        context = {"title": "Sign in", "csrf": form_token(request),
+                   "errors": {"email": "Enter an email address, like name@example.gov.uk"},
                    "email": typed[:320], "next": safe_next(str(form.get("next", "")))}
         return with_form_cookie(request, render(request, "sign_in.html.j2", context, status=400))
     now = deps.clock()
@@ -198,6 +201,9 @@ async def use_link(request: web.Request) -> web.StreamResponse:
     response.set_cookie(SESSION_COOKIE, token, path="/team/", httponly=True, samesite="Lax", secure=deps.secure,
                         max_age=int(deps.session_hours * 3600))
     response.del_cookie(FORM_COOKIE, path="/team/")
+    # As after any action, the next page says (with the focus) what this one did.
+    response.set_cookie(FLASH_COOKIE, quote(f"ok::You are signed in as {email}."), path="/team/", httponly=True,
+                        samesite="Lax", secure=deps.secure, max_age=60)
     raise response
 
 

@@ -8,15 +8,24 @@ from urllib.parse import quote
 from aiohttp import web
 
 from intake.models import TeamSession
-from intake.team.desk import Done
+from intake.team.desk import DECISIONS, Done
+from workspace import pages
 from workspace.access import safe_next
 from workspace.view import DEPS, FLASH_COOKIE, SESSION
+
+REASON_MISSING = "Say why you are rejecting it: the sender is told the reason."
+DECISION_MISSING = "Choose accept, waiting list or decline."
 
 
 def _back(request: web.Request, done: Done, fallback: str) -> web.HTTPSeeOther:
     deps = request.app[DEPS]
-    response = web.HTTPSeeOther(safe_next(request.query.get("back", "")) if request.query.get("back") else fallback)
-    said = ("ok:" if done.ok else "error:") + done.message + (" The sender has been told." if done.told else "")
+    target = safe_next(request.query.get("back", "")) if request.query.get("back") else fallback
+    # No fragment in the address: a browser that scrolls to one skips `autofocus`, and the
+    # banner saying what happened must have the focus. The banner links to the section.
+    target, _, section = target.partition("#")
+    response = web.HTTPSeeOther(target)
+    said = ("ok:" if done.ok else "error:") + section + ":" + done.message + (
+        " The sender has been told." if done.told else "")
     response.set_cookie(FLASH_COOKIE, quote(said[:600]), path="/team/", httponly=True, samesite="Lax",
                         secure=deps.secure, max_age=60)
     return response
@@ -36,24 +45,31 @@ async def verify(request: web.Request) -> web.StreamResponse:
 async def reject(request: web.Request) -> web.StreamResponse:
     reference = request.match_info["reference"]
     form = await request.post()
-    done = await request.app[DEPS].team.reject(reference, actor=_actor(request), reason=str(form.get("reason", "")))
+    reason = str(form.get("reason", ""))
+    done = await request.app[DEPS].team.reject(reference, actor=_actor(request), reason=reason)
+    if not done.ok and not reason.strip():  # the field's fault: the form again, the field marked
+        return await pages.entry_page(request, reference, errors={"reason": REASON_MISSING}, status=400)
     raise _back(request, done, f"/team/entries/{quote(reference.upper())}")
 
 
 async def decide(request: web.Request) -> web.StreamResponse:
     reference = request.match_info["reference"]
     form = await request.post()
-    done = await request.app[DEPS].team.decide(
-        reference, str(form.get("decision", "")), actor=_actor(request), note=str(form.get("note", ""))
-    )
+    decision, note = str(form.get("decision", "")), str(form.get("note", ""))
+    if decision not in DECISIONS:
+        return await pages.entry_page(request, reference, errors={"decision-accept": DECISION_MISSING},
+                                      typed={"note": note}, status=400)
+    done = await request.app[DEPS].team.decide(reference, decision, actor=_actor(request), note=note)
     raise _back(request, done, f"/team/entries/{quote(reference.upper())}")
 
 
 async def answer(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    done = await request.app[DEPS].team.answer(
-        _id(request), str(form.get("answer", "")), actor=_actor(request)
-    )
+    enquiry = _id(request)
+    text = str(form.get("answer", ""))
+    done = await request.app[DEPS].team.answer(enquiry, text, actor=_actor(request))
+    if not done.ok and not text.strip():
+        return await pages.needs_page(request, errors={f"answer-{enquiry}": done.message}, status=400)
     raise _back(request, done, "/team/needs#enquiries")
 
 

@@ -2,6 +2,7 @@
 server (`intake.app`), next to the Slack endpoint when there is one."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 import aiohttp_jinja2
 import jinja2
@@ -9,9 +10,46 @@ from aiohttp import web
 
 from workspace import access, actions, downloads, pages
 from workspace.deps import Deps
-from workspace.view import DEPS, FLASH_COOKIE
+from workspace.view import DEPS, FLASH_COOKIE, render
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
+
+# What each error page says; any other status gets aiohttp's reason as its title.
+ERRORS: dict[int, tuple[str, str]] = {
+    400: ("The request could not be read", "Go back, reload the page and try again."),
+    403: ("You cannot do that", "Nothing was changed. Go back, reload the page and try again."),
+    404: ("Page not found", "If you typed the web address, check it is correct. "
+                            "If you pasted it, check you copied all of it."),
+    405: ("This address is not a page", "It is where one of the workspace's buttons sends its form. "
+                                        "Go back to the page and use the button."),
+    413: ("That was too large", "Nothing was changed. Send less, or attach nothing."),
+    500: ("Sorry, there is a problem with the workspace", "Nothing you did caused it. Try again in a few minutes."),
+}
+
+
+@web.middleware
+async def _error_pages(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    """Every error under /team/ is a page in the workspace's layout (its language, a
+    title, the way back), never aiohttp's bare text: what the router answers (404, 405),
+    what a handler raises, and what nobody expected (500, logged)."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        kept = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else {}
+        return _error_page(request, error.status, error.reason, kept)
+    except Exception:
+        log.exception("the workspace failed on %s %s", request.method, request.path)
+        return _error_page(request, 500, "Internal Server Error", {})
+
+
+def _error_page(request: web.Request, status: int, reason: str, headers: dict[str, str]) -> web.Response:
+    title, advice = ERRORS.get(status, (reason, "Go back and try again."))
+    response = render(request, "error.html.j2", {"title": title, "advice": advice, "status": status}, status=status)
+    response.headers.update(headers)
+    return response
 
 
 @web.middleware
@@ -24,7 +62,7 @@ async def _said_once(request: web.Request, handler: web.RequestHandler) -> web.S
 
 
 def team_app(deps: Deps, templates_dir: Path) -> web.Application:
-    app = web.Application(middlewares=[access.headers, access.signed_in, _said_once])
+    app = web.Application(middlewares=[access.headers, _error_pages, access.signed_in, _said_once])
     app[DEPS] = deps
     aiohttp_jinja2.setup(
         app,

@@ -28,25 +28,38 @@ async def entries(request: web.Request) -> web.StreamResponse:
 
 
 async def entry(request: web.Request) -> web.StreamResponse:
+    return await entry_page(request, request.match_info["reference"])
+
+
+async def entry_page(request: web.Request, reference: str, *, errors: dict[str, str] | None = None,
+                     typed: dict[str, str] | None = None, status: int = 200) -> web.StreamResponse:
+    """An entry's page; an action refused for what was typed shows it again with `errors`
+    (field id -> message) and what was `typed`, as GOV.UK's forms do."""
     deps = request.app[DEPS]
-    view = await board.entry(deps.service, request.match_info["reference"])
+    view = await board.entry(deps.service, reference)
     if view is None:
-        context = {"title": "Not found", "reference": request.match_info["reference"][:40]}
+        context = {"title": "Not found", "reference": reference[:40]}
         return render(request, "not_found.html.j2", context, status=404)
     offer = deps.service.campaign.offer(view.records[0]["offer"]) if view.kind == "submission" else None
     return render(request, "entry.html.j2", {
         "title": view.reference, "page": "entries", "view": view, "record": view.records[0],
         "messages": [shown(row, deps.service) for row in view.messages], "offer": offer, "when": deps.service.when,
-    })
+        "errors": errors or {}, "typed": typed or {},
+    }, status=status)
 
 
 async def needs(request: web.Request) -> web.StreamResponse:
+    return await needs_page(request)
+
+
+async def needs_page(request: web.Request, *, errors: dict[str, str] | None = None,
+                     status: int = 200) -> web.StreamResponse:
     deps = request.app[DEPS]
     waiting = await board.needs(deps.service, deps.clock())
     return render(request, "needs.html.j2", {
         "title": "Needs a person", "page": "needs", "needs": waiting, "offers": deps.service.campaign.offers,
-        "councils": sorted(deps.service.councils.councils, key=lambda c: c.name),
-    })
+        "councils": sorted(deps.service.councils.councils, key=lambda c: c.name), "errors": errors or {},
+    }, status=status)
 
 
 async def appendix(request: web.Request) -> web.StreamResponse:

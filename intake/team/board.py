@@ -8,12 +8,87 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from intake import digest as digests
+from intake.campaign import Campaign
 from intake.jobs.digest import read_facts
-from intake.models import AuditEntry, InboundMessage, OutboundMessage
+from intake.models import AuditEntry, InboundMessage, Nomination, OutboundMessage
 from intake.replies import display, when
 from intake.service import IntakeService
 
 FILTERS = ("q", "kind", "offer", "region", "status", "verified", "late", "decision")
+
+# The audit trail's actions and the replies' kinds as the team reads them; anything not
+# named here is shown with its dashes and underscores as spaces, never as a raw key.
+ACTIONS = {
+    "created": "recorded", "nominated": "nominated", "amended": "changed", "superseded": "replaced",
+    "withdrawn": "withdrawn", "verified": "verified", "rejected": "rejected", "decided": "decided",
+    "held": "change held for confirmation", "confirmed": "change confirmed", "declined": "change declined",
+    "answered": "answered", "handled": "marked as handled", "ran-again": "run again", "closed": "closed",
+    "late-accepted": "accepted although late", "send-again": "sent again", "unreachable": "noted as unreachable",
+}
+DETAILS = {
+    "by": "by", "via": "via", "late": "late", "verified": "verified", "decision": "decision", "place": "place",
+    "note": "note", "reason": "reason", "region": "region", "role": "role", "name": "name", "changes": "changed",
+    "summary": "change", "requester": "asked by", "contact": "contact on record", "sender": "sender check",
+    "answer": "answer", "to": "to", "address": "address", "offer": "offer", "council": "council",
+}
+REPLY_KINDS = {
+    "ack": "acknowledgement", "missing": "what is missing", "amended": "change recorded", "answer": "answer",
+    "enquiry": "question received", "form": "form", "help": "help", "leads": "regional leads", "status": "status",
+    "deadline": "deadline", "deadlines": "deadlines", "decision": "decision", "verified": "verified",
+    "rejected": "rejected", "withdrawn": "withdrawn", "refused": "refused", "held": "change held",
+    "confirm_request": "confirmation request", "confirmed": "change confirmed", "confirm_declined": "change declined",
+    "confirm_expired": "confirmation lapsed", "confirm_unknown": "confirmation not found",
+    "confirm_used": "confirmation already used", "late_accepted": "accepted although late",
+    "in_channel": "note in the channel", "sign-in": "sign-in link", "reminder": "reminder", "digest": "digest",
+}
+
+
+def words(key: str) -> str:
+    return key.replace("_", " ").replace("-", " ")
+
+
+def action_words(action: str) -> str:
+    return ACTIONS.get(action, words(action))
+
+
+def reply_kind(kind: str) -> str:
+    """An outbound row's kind ("reply-ack", "reminder") as words ("acknowledgement")."""
+    key = kind.removeprefix("reply-")
+    return REPLY_KINDS.get(key, words(key))
+
+
+def _value(key: str, value: Any, service: IntakeService) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "role":
+        return service.campaign.nomination.role_title(str(value))
+    if key == "offer":
+        return service.campaign.title_of(str(value))
+    if key == "council":
+        council = service.councils.get(str(value))
+        return council.name if council else str(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value if v not in ("", None))
+    return str(value)
+
+
+def detail_words(detail: dict[str, Any] | None, service: IntakeService, titles: dict[str, str]) -> str:
+    """An audit entry's detail as "verified: no; place: 1" (the fields it recorded are
+    on the page already; a change reads "Contact name: old → new")."""
+    parts = []
+    for key, value in (detail or {}).items():
+        if key == "fields" or value in ("", None, [], {}):
+            continue
+        if key == "changes" and isinstance(value, dict):
+            value = "; ".join(f"{titles.get(k, words(k))}: {_change(v)}" for k, v in value.items())
+        parts.append(f"{DETAILS.get(key, words(key))}: {_value(key, value, service)}")
+    return "; ".join(parts)
+
+
+def _change(value: Any) -> str:
+    if isinstance(value, list) and len(value) == 2:
+        return f"{value[0] if value[0] not in ('', None) else '(none)'} → {value[1]}"
+    return str(value)
 
 
 async def overview(service: IntakeService, now: datetime) -> dict[str, Any]:
@@ -79,11 +154,14 @@ class EntryView:
     messages: list[InboundMessage]  # the messages that made or changed it
     replies: list[OutboundMessage]  # what we sent about it
     fields: list[tuple[str, str]] = field(default_factory=list)
+    details: list[tuple[str, str]] = field(default_factory=list)  # each detail once, in words
+    history: list[dict[str, Any]] = field(default_factory=list)  # the audit trail, in words
+    sent: list[dict[str, Any]] = field(default_factory=list)  # the replies, their kinds in words
 
 
 async def entry(service: IntakeService, reference: str) -> EntryView | None:
     reference = reference.strip().upper()
-    data = await service.export()
+    data = await service.records_of(reference)
     found = [s for s in data["submissions"] if s["reference"] == reference]
     kind = "submission"
     if not found:
@@ -105,10 +183,39 @@ async def entry(service: IntakeService, reference: str) -> EntryView | None:
         messages = [m for m in [await unit.inbound.get(i) for i in sorted(ids)] if m is not None]
         replies = await unit.outbound.for_inbound(sorted(ids))
     view = EntryView(reference, kind, found, trail, messages, replies)
-    if kind == "submission" and found:
-        offer = service.campaign.offer(found[0]["offer"])
-        view.fields = [(spec.title, display(spec, found[0]["fields"].get(spec.key), service.councils))
-                       for spec in service.campaign.fields_for(offer)]
+    campaign, first = service.campaign, found[0]
+    titles: dict[str, str] = {}
+    if kind == "submission":
+        offer = campaign.offer(first["offer"])
+        specs = campaign.fields_for(offer)
+        titles = {spec.key: spec.title for spec in specs}
+        view.fields = [(spec.title, display(spec, first["fields"].get(spec.key), service.councils)) for spec in specs]
+        view.details = [("Offer", offer.title)]
+        for spec, shown in zip(specs, view.fields):
+            view.details.append(shown)
+            if spec.type == "council":  # the region the council is in, beside it
+                view.details.append(("Region", first["region"] or ""))
+    else:
+        view.details = [("Region", first["region"])] + [
+            (campaign.nomination.role_title(n["role"]),
+             ", ".join(filter(None, [n["name"], n["council"] or "", n["email"] or ""])))
+            for n in found
+        ]
+    view.details += [
+        ("Sent by", f"{first['sender'] or 'unknown sender'} by {first['channel']}"),
+        ("Sender check", first["sender_authentication"] or ""),
+        ("Received", first["received"]),
+    ]
+    view.history = [
+        {"at": when(e.at, campaign), "actor": e.actor or "", "action": action_words(e.action),
+         "detail": detail_words(e.detail, service, titles)}
+        for e in trail
+    ]
+    view.sent = [
+        {"subject": r.subject or "", "recipient": r.recipient, "kind": reply_kind(r.kind), "status": r.status,
+         "error": r.error or ""}
+        for r in replies
+    ]
     return view
 
 
@@ -128,8 +235,10 @@ async def needs(service: IntakeService, now: datetime) -> dict[str, list[dict[st
         bounces = await unit.inbound.bounces()
     readers = service.channels.readers
     bounced = {b.id: list(readers[b.channel](b).bounced) if b.channel in readers else [] for b in bounces}
+    current = [n for n in nominations if n.current]
     return {
-        "unverified": digests.unverified(submissions, [n for n in nominations if n.current], names),
+        "unverified": digests.unverified(submissions, [], names)
+        + _each_nomination_once([n for n in current if not n.verified], names, campaign),
         "enquiries": [
             {"id": e.id, "sender": e.sender or "unknown sender", "channel": e.channel, "text": e.text,
              "received": when(e.received_at, campaign)}
@@ -143,8 +252,8 @@ async def needs(service: IntakeService, now: datetime) -> dict[str, list[dict[st
             for d in drafts
         ],
         "held": digests.awaiting(held, now, campaign),
-        "late": digests.late([s for s in submissions if not s.late_accepted],
-                             [n for n in nominations if not n.late_accepted], names, campaign),
+        "late": digests.late([s for s in submissions if not s.late_accepted], [], names, campaign)
+        + _each_nomination_once([n for n in current if n.late and not n.late_accepted], names, campaign),
         "failed": [
             {"id": o.id, "recipient": o.recipient, "channel": o.channel, "subject": o.subject,
              "error": o.error or "", "attempts": o.attempts, "created": when(o.created_at, campaign)}
@@ -158,3 +267,21 @@ async def needs(service: IntakeService, now: datetime) -> dict[str, list[dict[st
             if bounced[b.id] or b.detail == "delivery status notification"  # not every null return path is one
         ],
     }
+
+
+def _each_nomination_once(nominations: list[Nomination], names: digests.Names, campaign: Campaign) -> list[dict[str, Any]]:
+    """One row per nomination (its reference), naming every role it fills: the team
+    verifies, accepts or rejects a nomination whole, so one row per role was one action
+    listed three times."""
+    grouped: dict[str, list[Nomination]] = {}
+    for nomination in nominations:
+        grouped.setdefault(nomination.reference, []).append(nomination)
+    return [
+        {
+            "reference": reference, "what": f"Nomination for {rows[0].region}: "
+            + ", ".join(names.role(n.role) for n in rows),
+            "who": ", ".join(n.name for n in rows), "sender": rows[0].sender or "",
+            "received": when(rows[0].received_at, campaign),
+        }
+        for reference, rows in grouped.items()
+    ]
