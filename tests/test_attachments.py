@@ -10,69 +10,25 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
-from docx import Document
-from openpyxl import Workbook
 
 from intake.mail.attachments import MAX_BYTES, table_lines
 from intake.mail.extract import read_email
+from tests import office_documents as documents
 from tests.mailer import body_text, send, settle
+from tests.office_documents import DOCX, XLSX, pdf
 
 SENDER = "jane.smith@camden.gov.uk"
 FORM = [("Council", "London Borough of Camden"), ("Contact name", "Jane Smith"),
         ("Contact role", "Head of Early Help"), ("Number of children's centres", "12")]
 COVERING = "Hello,\n\nPlease find attached our completed expression of interest.\n\nKind regards\nJane"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def word_form(rows=FORM) -> bytes:
-    document = Document()
-    document.add_heading("Expression of interest: Payment by Results pathfinder", level=1)
-    document.add_paragraph("Please complete every row.")
-    table = document.add_table(rows=len(rows), cols=2)
-    for row, (label, value) in zip(table.rows, rows):
-        row.cells[0].text, row.cells[1].text = label, value
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+    return documents.word_form(rows)
 
 
 def excel_form() -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.append(["Expression of interest: Payment by Results pathfinder"])
-    for label, value in FORM:
-        sheet.append([label, int(value) if value.isdigit() else value])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def pdf(lines: list[str]) -> bytes:
-    """A one-page PDF: the lines as text, or (no lines) only a drawn box, as a scan has no text."""
-    if lines:
-        shown = " ".join(f"({line.replace('(', '').replace(')', '')}) Tj 0 -16 Td" for line in lines)
-        stream = f"BT /F1 12 Tf 72 720 Td {shown} ET".encode()
-    else:
-        stream = b"0.5 g 72 400 300 200 re f"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return documents.excel_form(FORM)
 
 
 def tnef(body: str, attachments: list[tuple[str, bytes]] = ()) -> bytes:

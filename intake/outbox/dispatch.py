@@ -136,14 +136,19 @@ class Dispatcher:
             )
 
     async def send_held(self, outbound_ids: list[int]) -> Round:
-        """Send now the rows held for this channel (see `intake/pipeline/record.py`):
-        they are ours until the hold runs out, so no claim is needed. Those not sent are
-        retried by the dispatcher with the usual backoff."""
+        """Send now the rows held for this channel (see `intake/pipeline/record.py`).
+        They are claimed on a lease first, as the dispatcher claims: a hold that ran out
+        while the caller was slow lets the dispatcher take a row over, and then exactly
+        one of the two sends it. Those not sent are retried with the usual backoff."""
         if not outbound_ids:
             return Round()
         async with self.store.reader() as unit:
             rows = [r for r in await unit.outbound.by_ids(outbound_ids) if r.status == "pending"]
-        return await self._send_and_record(rows)
+        lease_now = self.lease_clock()
+        async with self.store.unit() as unit:
+            taken = await unit.outbound.claim_held([r.id for r in rows], lease_until=lease_now + LEASE,
+                                                   owner=self.owner)
+        return await self._send_and_record([r for r in rows if r.id in taken])
 
     async def _send(self, row: OutboundMessage) -> str | None:
         """None when the carrier took it; otherwise what went wrong."""

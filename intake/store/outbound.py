@@ -114,6 +114,22 @@ class OutboundRepository(Repository):
         )
         return set(result.scalars())
 
+    async def claim_held(
+        self, outbound_ids: Sequence[int], *, lease_until: datetime, owner: str | None = None,
+    ) -> set[int]:
+        """Take rows held for their caller (not yet due) for sending until `lease_until`,
+        as `claim` does; a row the dispatcher took over first is not among those returned."""
+        if not outbound_ids:
+            return set()
+        result = await self.session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(list(outbound_ids)), OutboundMessage.status == "pending")
+            .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=lease_until,
+                    lease_owner=owner)
+            .returning(OutboundMessage.id)
+        )
+        return set(result.scalars())
+
     async def lease_owners(self) -> list[str]:
         """The processes holding leases on sends in hand."""
         query = select(OutboundMessage.lease_owner).where(
