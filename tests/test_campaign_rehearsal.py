@@ -7,6 +7,7 @@ simulated day the whole workspace is crawled and the invariants checked
 (tests/rehearsal/checks.py). benchmarks/campaign.py runs the same at ten times the size."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,9 @@ from intake.settings import Settings
 from slack_support.harness import ADMIN, TEAM_CHANNEL, make_api, slack_settings
 from slack_support.signing import SlackSender
 from tests.conftest import Clock, Relay
+from tests.accessibility import axe_violations, chromium, describe, nu_errors
 from tests.rehearsal.checks import check_day
+from tests.rehearsal.crawl import kind_of
 from tests.rehearsal.driver import Rehearsal, Team, cli_runner
 from tests.rehearsal.plan import plan_campaign
 from tests.team_browser import TeamBrowser
@@ -39,10 +42,11 @@ async def test_a_whole_campaign_from_launch_to_decisions(settings_factory: Calla
             rehearsal = Rehearsal(runtime, relay, clock, plan, team, check=check_day)
             log = await rehearsal.run()
             outcome_of(plan, await runtime.service.export())
+            checked = await pages_and_mail_are_accessible(rehearsal, browser)
     finally:
         await runtime.stop()
         await api.stop()
-    print(log)
+    print(log, checked)
     assert log.checked_days == len(plan.days())
     assert log.team["verify (slack button)"] and log.team["verify (cli)"] + log.team["reject (cli)"]
     assert any("31st" in r for r in log.refused)
@@ -74,3 +78,31 @@ def outcome_of(plan, data: dict[str, Any]) -> None:
     pbr = [s for s in active.values() if s["offer"] == "pbr-pathfinder" and s["verified"]]
     assert sum(s["decision"] == "accepted" for s in pbr) == 30
     assert all(s["decision"] in ("accepted", "waitlisted") or s["late"] for s in pbr)
+
+
+async def pages_and_mail_are_accessible(rehearsal: Rehearsal, browser: TeamBrowser) -> dict[str, int]:
+    """The Nu HTML checker over every page of the last full crawl and every HTML email the
+    campaign sent; axe-core in Chromium over one page of each kind, with the campaign's data."""
+    pages = next(c.pages for c in reversed(rehearsal.crawls) if len(c.pages) > 2)
+    mail = {f"email {n} {m['Subject']}": part.get_content() for n, m in enumerate(rehearsal.relay.messages)
+            if (part := m.get_body(("html",))) is not None}
+    found = nu_errors({**pages, **mail})
+    wrong = {name: errors for name, errors in found.items() if errors}
+    assert not wrong, "\n".join(f"{name}: {errors[:3]}" for name, errors in list(wrong.items())[:10])
+    one_of_each = {kind_of(url): url for url in pages}
+    session = browser.cookie("cib_team_session")
+
+    def axe_each() -> None:  # Selenium blocks: it runs in a thread while the service answers
+        driver = chromium(javascript=True)
+        try:
+            driver.get(browser.base + "/team/sign-in")
+            driver.add_cookie({"name": "cib_team_session", "value": session.value, "path": "/team/"})
+            for kind, url in sorted(one_of_each.items()):
+                driver.get(url)
+                violations = axe_violations(driver)
+                assert not violations, f"{kind} {url}:\n{describe(violations)}"
+        finally:
+            driver.quit()
+
+    await asyncio.to_thread(axe_each)
+    return {"nu pages": len(pages), "nu emails": len(mail), "axe pages": len(one_of_each)}
