@@ -13,7 +13,7 @@ from typing import Any
 
 from intake.app import create_service
 from intake.settings import Settings
-from slack_support.harness import ADMIN, TEAM_CHANNEL, make_api, slack_settings
+from slack_support.harness import ADMIN, make_api, slack_settings
 from slack_support.signing import SlackSender
 from tests.conftest import Clock, Relay
 from tests.accessibility import axe_violations, chromium, describe, nu_errors

@@ -14,8 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from email.message import EmailMessage
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,7 @@ from tests.conftest import Clock, Relay
 from tests.mailer import stamp
 from tests.rehearsal import shapes
 from tests.rehearsal.plan import DECISIONS, Plan, Step
-from tests.team_browser import TEAM, Page, TeamBrowser
+from tests.team_browser import Page, TeamBrowser
 
 LONDON = ZoneInfo("Europe/London")
 log = logging.getLogger("rehearsal")
@@ -417,10 +416,3 @@ async def cli_runner(runtime: Runtime, relay: Relay) -> Callable[..., Awaitable[
 
     return cib
 
-
-def text_of(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    return part.get_content() if part is not None else ""
-
-
-__all__ = ["Rehearsal", "Team", "Log", "cli_runner", "TEAM", "timedelta"]

@@ -206,15 +206,13 @@ def plan_campaign(campaign: Campaign, councils: CouncilRegister, *, seed: int = 
         members = councils.in_region(region)
         writer_council = members[n % len(members)]
         writer = person_at(rng, writer_council, role="Regional improvement adviser")
+        lead_member_council = rng.choice(members)
         leads = {
             "Lead member": Person(f"Cllr {rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}", "Lead member",
-                                  ""),
+                                  person_at(rng, lead_member_council).email),
             "Lead chief executive": person_at(rng, rng.choice(members), role="Chief Executive"),
             "Lead DCS": person_at(rng, rng.choice(members), role="Director of Children's Services"),
         }
-        lead_member_council = rng.choice(members)
-        leads["Lead member"] = Person(leads["Lead member"].name, "Lead member",
-                                      person_at(rng, lead_member_council).email)
         day = _working_day(rng, LAUNCH, deadline[campaign.nomination.key] - timedelta(days=3))
         if n % 3 == 1:  # partial, completed later
             first = dict(list(leads.items())[:2])
