@@ -2,6 +2,8 @@
 open in a spreadsheet: see `intake.export`)."""
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from intake import export, leads
@@ -31,11 +33,14 @@ async def appendix(request: web.Request) -> web.StreamResponse:
     if fmt == "csv":
         return _file(leads.to_csv(rows), "appendix-a", fmt)
     table = [[row[k] for k in ("region", "role", "name", "council", "note")] for row in rows]
-    return _file(export.table_xlsx("Appendix A", list(leads.COLUMNS), table), "appendix-a", fmt)
+    return _file(await asyncio.to_thread(export.table_xlsx, "Appendix A", list(leads.COLUMNS), table), "appendix-a", fmt)
 
 
 async def decisions(request: web.Request) -> web.StreamResponse:
     fmt = _format(request)
     header, rows = export.decision_rows(await request.app[DEPS].service.export())
-    body = export.table_csv(header, rows) if fmt == "csv" else export.table_xlsx("Decisions", header, rows)
+    # A workbook of a whole campaign takes about a second to write: off the event loop,
+    # which also answers SMTP, Slack and /healthz.
+    body = export.table_csv(header, rows) if fmt == "csv" else await asyncio.to_thread(
+        export.table_xlsx, "Decisions", header, rows)
     return _file(body, "decisions", fmt)
