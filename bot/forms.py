@@ -126,12 +126,15 @@ def nomination_modal_context(
 
 
 def _element_value(element: Mapping[str, Any]) -> str:
-    kind = element.get("type", "")
+    # Read as Slack sends it; anything else in its place counts as nothing chosen.
+    kind = str(element.get("type") or "")
     if "selected_options" in element or kind.startswith("multi_"):
-        return ", ".join(str(o.get("value", "")) for o in element.get("selected_options") or [])
+        chosen = element.get("selected_options")
+        options = chosen if isinstance(chosen, list) else []
+        return ", ".join(str(o.get("value", "")) for o in options if isinstance(o, Mapping))
     if "selected_option" in element or kind.endswith("_select"):
-        selected = element.get("selected_option") or {}
-        return str(selected.get("value") or "")
+        selected = element.get("selected_option")
+        return str(selected.get("value") or "") if isinstance(selected, Mapping) else ""
     value = element.get("value")
     return "" if value is None else str(value).strip()
 

@@ -27,7 +27,7 @@ from slack_bolt.async_app import AsyncAck
 
 from bot.context import SlackContext
 from bot.forms import inline_errors, input_block_ids
-from intake.messages import FormInput, Inbound, Kept
+from intake.messages import FormInput, Inbound, Kept, storable
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,21 @@ class ToKeep:
 async def keep(ctx: SlackContext, request: ToKeep) -> Kept | None:
     """Commit the payload before Slack is acknowledged; None if that failed. Who sent it
     (their email) is not known yet: bot.answers adds it after the ack."""
+    # What was typed, as any database can hold it (no NULs, no lone surrogates), as the
+    # SMTP handler keeps an envelope: replies and records are made from these.
+    form = request.form
+    if form is not None:
+        values = {key: storable(value) or "" for key, value in form.values.items()}
+        form = FormInput(kind=form.kind, offer=form.offer, values=values)
+    meta = {key: storable(value) if isinstance(value, str) else value for key, value in request.meta.items()}
     inbound = Inbound(
         channel="slack",
-        raw=json.dumps(request.raw, ensure_ascii=False, separators=(",", ":")).encode(),
+        raw=_raw(request.raw),
         sender=None,
         external_id=request.external_id,
-        text=request.text,
-        form=request.form,
-        meta={**request.meta, "slack_user": request.user},
+        text=storable(request.text),
+        form=form,
+        meta={**meta, "slack_user": storable(request.user)},
         # A team member listed by user id is known from the payload; by email, once
         # users.info has answered (bot.answers).
         admin=ctx.is_admin(request.user),
@@ -68,6 +75,15 @@ async def keep(ctx: SlackContext, request: ToKeep) -> Kept | None:
     except Exception:
         log.exception("keeping a Slack message failed (%s)", request.external_id)
         return None
+
+
+def _raw(payload: dict[str, Any]) -> bytes:
+    """The payload as kept: UTF-8 JSON; a lone surrogate Slack sent escaped (\\ud800)
+    stays escaped, as it came, rather than fail to encode."""
+    try:
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(payload, separators=(",", ":")).encode()
 
 
 async def keep_then_ack(

@@ -111,8 +111,11 @@ class Modals:
             # Ours, not theirs: take the form; the core keeps it and records the failure.
             log.exception("checking a submitted form failed")
             problems = {}
-        if problems:
-            await ack(response_action="errors", errors=inline_errors(problems, input_block_ids(view)))
+        # Shown on the form; a form with no input to show them on (never one of ours as
+        # Slack shows it) is taken like any other, and the core answers what is missing.
+        errors = inline_errors(problems, input_block_ids(view)) if problems else {}
+        if errors:
+            await ack(response_action="errors", errors=errors)
             return
         user = str((body.get("user") or {}).get("id") or "")
         request = ToKeep(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 from typing import Any
@@ -135,13 +136,43 @@ def _well_formed(body: bytes, content_type: str) -> bool:
         text = body.decode("utf-8")
         if content_type == "application/json":
             envelope = json.loads(text)
-            return isinstance(envelope, dict) and isinstance(envelope.get("type"), str)
+            return isinstance(envelope, dict) and isinstance(envelope.get("type"), str) and _shaped(envelope)
         fields = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
         if "payload" in fields:
-            return _interaction(json.loads(fields["payload"][0]))
-        return True
+            payload = json.loads(fields["payload"][0])
+            return _interaction(payload) and _shaped(payload)
+        return all(_SLACK_ID.fullmatch(value) for key in ("user_id", "channel_id", "team_id")
+                   for value in fields.get(key, []))
     except (UnicodeDecodeError, ValueError):
         return False
+
+
+# The parts of a request Bolt reads without looking at their type (Slack always sends them
+# so): ids are Slack's (short, upper-case letters and digits: replies are addressed to them),
+# or an object with one as its "id"; these are objects; these strings.
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,64}")
+_IDS = ("user", "channel", "team", "enterprise")
+_OBJECTS = ("event", "message", "previous_message", "item", "view", "container", "assistant_thread",
+            "function_data", "workflow_step")
+_STRINGS = ("type", "subtype", "callback_id", "action_id", "block_id", "channel_type", "bot_id", "tab")
+
+
+def _shaped(payload: object) -> bool:
+    if not isinstance(payload, dict):
+        return False
+    for key in _IDS:
+        value = payload.get(key)
+        found = value.get("id") if isinstance(value, dict) else value
+        if found is not None and not (isinstance(found, str) and _SLACK_ID.fullmatch(found)):
+            return False
+    if any(payload.get(key) is not None and not isinstance(payload[key], str) for key in _STRINGS):
+        return False
+    if any(key in payload and not _shaped(payload[key]) for key in _OBJECTS):
+        return False
+    return all(
+        key not in payload or isinstance(payload[key], list) and all(_shaped(item) for item in payload[key])
+        for key in ("authorizations", "actions")
+    )
 
 
 def _interaction(payload: object) -> bool:

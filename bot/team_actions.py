@@ -38,8 +38,10 @@ from bot.answers import post
 from bot.commands import Command
 from bot.context import SlackContext, Target
 from bot.fitting import pages
+from bot.forms import metadata as form_metadata, state_values
 from bot.identity import Person
 from intake.replies import when
+from intake.team.board import detail_words, field_titles
 
 log = logging.getLogger(__name__)
 
@@ -239,12 +241,9 @@ class TeamActions:
     async def on_reject_submitted(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         ctx = self.ctx
         user = str((body.get("user") or {}).get("id") or "")
-        try:
-            metadata = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            metadata = {}
+        metadata = form_metadata(view)  # {} for anything but the object we put there
         reference = str(metadata.get("reference") or "")
-        reason = str(((view.get("state") or {}).get("values") or {}).get("reason", {}).get("value", {}).get("value") or "")
+        reason = state_values(view).get("reason", "")
         if not reason.strip():
             await ack(response_action="errors", errors={"reason": EMPTY_REASON})
             return
@@ -342,13 +341,12 @@ def done_message(ctx: SlackContext, done: Any) -> dict[str, Any]:
 def audit_view(reference: str, entries: list[Any], ctx: SlackContext) -> dict[str, Any]:
     """The audit trail as the CLI's `cib audit` shows it: when, who, what, detail."""
     rows = []
+    titles = field_titles(ctx.campaign)
     for entry in entries:
         who = str(entry.actor or "")
         user = who.removeprefix("slack:")
-        detail = "; ".join(
-            f"{key}: {value}" for key, value in (entry.detail or {}).items()
-            if key != "fields" and value not in ("", None)
-        )
+        # In words, as the workspace shows it: a change as "Contact role: (none) → Head".
+        detail = detail_words(entry.detail, ctx.campaign, ctx.councils, titles)
         rows.append({
             "when": when(entry.at, ctx.campaign), "who": who, "what": entry.action, "detail": detail,
             "slack_user": user if who.startswith("slack:") and _USER_ID.match(user) else None,

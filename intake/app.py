@@ -14,6 +14,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.composer import SlackReplies
 from bot.posting import SlackCarrier
@@ -21,6 +22,7 @@ from bot.reading import read_slack_row, slack_authentication
 from bot.text import FILTERS as SLACK_FILTERS
 from bot.views import SlackViews
 from intake.campaign import Campaign, load_campaign
+from intake.contacts import load_contacts
 from intake.councils import CouncilRegister, load_councils
 from intake.db import upgrade
 from intake.jobs import JobDeps
@@ -42,6 +44,7 @@ from intake.store import Store
 from intake.team import TeamDesk, Triage
 from workspace.app import mount as mount_workspace
 from workspace.deps import Deps as WorkspaceDeps
+from workspace.limits import networks
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +193,7 @@ class Runtime:
         root.router.add_get("/metrics", metrics)
         if workspace and self.workspace is not None:
             mount_workspace(root, self.workspace, self.settings.templates_dir)
-        self.http = web.AppRunner(root, access_log=None, shutdown_timeout=5.0)
+        self.http = web.AppRunner(root, access_log=None, shutdown_timeout=5.0, logger=_http_log)
         await self.http.setup()
         site = web.TCPSite(self.http, self.settings.http_host, self.settings.http_port)
         await site.start()
@@ -239,6 +242,23 @@ class Runtime:
         for dispatcher in self.dispatchers:
             await dispatcher.stop()
         await self.store.close()
+
+
+class _NotHttp(logging.Filter):
+    """A request aiohttp cannot read as HTTP (a line too long, a broken header) is answered
+    400: the client's doing, worth a line, not a traceback anyone could fill the log with."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = f"{record.getMessage()}: {type(error).__name__} (answered 400)", ()
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+_http_log = logging.getLogger("intake.http")
+_http_log.addFilter(_NotHttp())
 
 
 def template_filters() -> dict[str, Any]:
@@ -319,6 +339,7 @@ def create_service(
         rate_limits={
             "email": RateLimits(parse_limits(settings.sender_rate_limits), parse_limits(settings.total_rate_limits))
         },
+        contacts=lambda: load_contacts(settings.contacts_file or settings.config_dir / "contacts.csv", councils),
     )
     # SQLite has one writer at a time; PostgreSQL can take several.
     workers = 1 if store.dialect == "sqlite" else 4
@@ -336,6 +357,7 @@ def create_service(
         service=service, team=team, triage=triage, renderer=renderer, mail=channels.composers["email"],
         team_emails=frozenset(address.lower() for address in settings.team_emails),
         base_url=settings.web_url or f"http://{settings.http_host}:{settings.http_port}", wake=wake,
+        trusted_proxies=networks(settings.trusted_proxies),
     )
     return Runtime(
         settings=settings, store=store, campaign=campaign, councils=councils, renderer=renderer,

@@ -69,7 +69,29 @@ def root(
 def _table(*columns: str, title: str | None = None) -> Table:
     from rich.table import Table
 
-    return Table(*columns, title=title)
+    class Plain(Table):
+        def add_row(self, *cells: Any, **options: Any) -> None:
+            # What people typed is text: never rich markup, never a control for the terminal.
+            super().add_row(*(_plain(c) if isinstance(c, str) else c for c in cells), **options)
+
+    return Plain(*columns, title=title)
+
+
+def _escaped(text: str) -> str:
+    """Text to put inside console markup: shown as typed."""
+    from rich.markup import escape
+
+    from intake.export import visible
+
+    return escape(visible(text))
+
+
+def _plain(text: str) -> Any:
+    from rich.text import Text
+
+    from intake.export import visible
+
+    return Text(visible(text))
 
 
 def _runtime(**overrides: Any) -> Runtime:
@@ -128,9 +150,12 @@ def _checked(settings: Any) -> list[Any]:
 
 
 def _show_findings(findings: list[Any]) -> bool:
+    from rich.text import Text
+
     table = _table("check", "", "detail")
     for finding in findings:
-        table.add_row(finding.what, "[green]ok[/green]" if finding.ok else "[red]problem[/red]", finding.detail)
+        table.add_row(finding.what, Text("ok", style="green") if finding.ok else Text("problem", style="red"),
+                      finding.detail)
     (console if all(f.ok for f in findings) else errors).print(table)
     return all(f.ok for f in findings)
 
@@ -294,12 +319,23 @@ def replay(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    keep: bool = typer.Option(False, "--keep", help="Keep the database, and say how to look at it in the "
+                                                    "team's workspace."),
+    database: Path | None = typer.Option(None, "--database", help="Where --keep keeps it (default "
+                                                                  "./cib-demo.sqlite3); implies --keep."),
+) -> None:
     """Start the service on free ports with a temporary database, send realistic emails
-    through real SMTP, and show what was stored and replied."""
-    from intake.demo import run_demo
+    through real SMTP, and show what was stored and replied. With --keep the database
+    stays (an earlier demo's is replaced; any other file is left alone)."""
+    from intake.demo import KEPT, NotADemo, run_demo
 
-    asyncio.run(run_demo(console))
+    kept = database or (KEPT if keep else None)
+    try:
+        asyncio.run(run_demo(console, keep=kept))
+    except NotADemo as refusal:
+        errors.print(str(refusal), markup=False, highlight=False)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:
@@ -332,7 +368,8 @@ def _as_of(runtime: Runtime, value: str | None) -> Any:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as error:
-        console.print(f"[red]--as-of {value!r} is not an ISO date and time, e.g. 2027-05-21T09:00[/red]")
+        console.print(f"[red]--as-of {_escaped(repr(value))} is not an ISO date and time, "
+                      "e.g. 2027-05-21T09:00[/red]")
         raise typer.Exit(2) from error
     # A bare local time means the campaign's time zone.
     return moment if moment.tzinfo else moment.replace(tzinfo=runtime.campaign.tz)
@@ -400,7 +437,9 @@ def digest(
             html.write_text(report.html or "", encoding="utf-8")
             console.print(f"Wrote {html}")
         if dry_run:
-            sys.stdout.write((report.text or "") + "\n")
+            from intake.export import visible
+
+            sys.stdout.write(visible(report.text or "") + "\n")
         if not report.due:
             console.print(f"No digest is due at {rt.service.when(now)} (daily at {rt.campaign.digest.time:%H:%M}, "
                           f"within {rt.campaign.digest.grace_hours:g} hours). `cib schedule` lists the coming ones.")
@@ -461,8 +500,8 @@ def _act(work: Callable[[Runtime], Awaitable[Any]]) -> None:
         if done.told:
             await rt.deliver_now()
         style = "green" if done.ok else "red"
-        console.print(f"[{style}]{done.message}[/{style}]" + (" The sender has been told." if done.told else ""),
-                      highlight=False)
+        told = " The sender has been told." if done.told else ""
+        console.print(f"[{style}]{_escaped(done.message)}[/{style}]{told}", highlight=False)
         if not done.ok:
             raise typer.Exit(1)
 
@@ -520,11 +559,14 @@ def audit(reference: str) -> None:
     runtime = _runtime()
     entries = _run(work, runtime)
     if not entries:
-        console.print(f"Nothing is recorded for {reference.upper()}.")
+        console.print(f"Nothing is recorded for {_escaped(reference.upper())}.")
         raise typer.Exit(1)
+    from intake.team.board import detail_words, field_titles
+
     table = _table("when", "who", "what", "detail", title=f"Audit trail of {reference.upper()}")
+    titles = field_titles(runtime.campaign)
     for entry in entries:
-        detail = "; ".join(f"{k}: {v}" for k, v in (entry.detail or {}).items() if k != "fields" and v not in ("", None))
+        detail = detail_words(entry.detail, runtime.campaign, runtime.councils, titles)  # as the workspace says it
         table.add_row(runtime.service.when(entry.at), entry.actor or "", entry.action, detail)
     console.print(table)
 

@@ -42,11 +42,47 @@ _REFUSAL = re.compile(
     r"^\W*(no|nope|not|don'?t|do not|didn'?t|did not|decline[ds]?|refused?|reject(ed)?|stop|never|wrong|fraud)\b",
     re.IGNORECASE,
 )
+_AGREEMENT = re.compile(r"^\W*(yes|yeah|yep)\b", re.IGNORECASE)
+
+# A contact is mailed at most this many requests a day, whoever asks and for whichever entry.
+PER_CONTACT_A_DAY = 3
+
+
+def _first_line(text: str) -> str:
+    return next((line for line in text.splitlines() if line.strip()), "")
 
 
 def refuses(text: str) -> bool:
     """Whether a reply to a confirmation request says no. Only its first line counts
-    ("No", "Not me"): an empty reply confirms, and signatures and disclaimers below
-    (which often say "not") are never read as an answer."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    return bool(_REFUSAL.match(first))
+    ("No", "Not me"): signatures and disclaimers below (which often say "not") are never
+    read as an answer."""
+    return bool(_REFUSAL.match(_first_line(text)))
+
+
+def agrees(text: str) -> bool:
+    """Whether a reply says yes: "Yes" as the first word of its first line. An empty
+    reply, an out-of-office that got through or a helpdesk's "your request has been
+    logged" is not a yes, so a busy officer's click on Reply hands nothing over."""
+    return bool(_AGREEMENT.match(_first_line(text)))
+
+
+def why_not_ask(*, waiting: int, asked_today: int, by_team: bool) -> str | None:
+    """Why a held change is not sent for confirmation: "waiting" (a change to the same
+    entry waits already: one at a time, so nobody is asked to confirm a pile of them)
+    or "busy" (its contact has had their requests for the day); None to ask."""
+    if waiting:
+        return "waiting"
+    if not by_team and asked_today >= PER_CONTACT_A_DAY:
+        return "busy"
+    return None
+
+
+def also_told(listed: Iterable[str], *, contact: str, requester: str | None, new: Iterable[str]) -> list[str]:
+    """The council's listed contacts who are told of a change of contact: never the
+    contact already asked, the requester or the address that would take over."""
+    skip = {contact.lower(), (requester or "").lower(), *(a.lower() for a in new)}
+    out: list[str] = []
+    for address in listed:
+        if address.lower() not in skip and address.lower() not in out:
+            out.append(address.lower())
+    return out

@@ -325,11 +325,13 @@ def stuck(unprocessed: list[InboundMessage], now: datetime, campaign: Campaign) 
 
 def awaiting(held: list[Confirmation], now: datetime, campaign: Campaign) -> list[dict[str, Any]]:
     """Changes held for the contact on record to confirm; lapsed ones stay until someone
-    looks at them (the requester may need telling, or the council a call)."""
+    looks at them (the requester may need telling, or the council a call). Those held for
+    the team (a move to another council) wait for it and never lapse."""
     return [
         {
-            "reference": c.reference or "a draft", "summary": c.summary, "requester": c.requester or "unknown sender",
-            "expires": when(c.expires_at, campaign), "lapsed": c.expires_at <= now,
+            "id": c.id, "reference": c.reference or "a draft", "summary": c.summary,
+            "requester": c.requester or "unknown sender", "expires": when(c.expires_at, campaign),
+            "for_team": c.waits_for == "team", "lapsed": c.waits_for != "team" and c.expires_at <= now,
         }
         for c in held
     ]

@@ -3,12 +3,14 @@ sheet each for submissions, nominations and enquiries). Pure: data in, bytes/tex
 
 Safe to open: what a sender wrote can never run as a spreadsheet formula. A CSV cell that
 starts with `=`, `+`, `-`, `@`, a tab or a CR gets a leading `'`; an XLSX cell holding text
-is written as text, never as a formula. XLSX times are real date cells in London time."""
+is written as text, never as a formula. Neither holds control characters (which XLSX cannot)
+or characters that hide or reorder text. XLSX times are real date cells in London time."""
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,10 +32,27 @@ LONDON = ZoneInfo("Europe/London")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+# What steers a terminal or hides or reorders text, never part of a name: C0 and C1
+# controls (but tab and line breaks), bidi embeddings, overrides, isolates and marks,
+# zero-width spaces and the BOM. XML cannot hold the controls at all.
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e"
+                     "\u2060\u2066-\u2069\ufeff]")
+
+
+_C1 = re.compile("[\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """`text` without hidden characters; those that space words (a vertical tab) become a space."""
+    return _HIDDEN.sub(lambda m: " " if m.group().isspace() else "", text)
+
+
 def csv_safe(value: Any) -> Any:
     """Text a spreadsheet would read as a formula, made plain text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        value = visible(value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -52,7 +71,9 @@ def _submission_rows(data: dict[str, list[dict[str, Any]]]) -> tuple[list[str], 
 
 
 def to_json(data: dict[str, list[dict[str, Any]]]) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    # JSON escapes C0 controls itself; DEL and the C1 controls (a terminal's CSI among
+    # them) are escaped too, so the export can be printed: the same data.
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def to_csv(data: dict[str, list[dict[str, Any]]]) -> str:
@@ -118,7 +139,9 @@ def _fill(sheet: Worksheet, header: list[str], rows: list[list[Any]]) -> None:
     sheet.append(header)
     times = {n for n, name in enumerate(header) if name in TIME_COLUMNS}
     for row in rows:
-        sheet.append([_local_time(v) if n in times else v for n, v in enumerate(row)])
+        # A control character someone typed would stop the whole workbook being written.
+        sheet.append([_local_time(v) if n in times else visible(v) if isinstance(v, str) else v
+                      for n, v in enumerate(row)])
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula

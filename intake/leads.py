@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from intake.councils import REGIONS
-from intake.export import csv_safe
+from intake.export import csv_safe, visible
 from intake.render import Renderer
 from intake.replies import leads_view, when
 
@@ -48,9 +48,16 @@ def to_csv(rows: list[dict[str, str]]) -> str:
     return out.getvalue()
 
 
+# Inline Markdown (CommonMark and GFM: emphasis, code, links and images, strikethrough,
+# table cells) is backslash-escaped; a cell is never the start of a line, so block markers
+# (# - + 1.) cannot act. <, > and & become entities: renderers pass raw HTML through.
+_MD_ESCAPES = {**{c: "\\" + c for c in "\\`*_{}[]()!|~"}, "<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_MD_TABLE = str.maketrans(_MD_ESCAPES)
+
+
 def _md(value: str) -> str:
-    # A table cell: no pipes or line breaks from what people typed.
-    return " ".join(value.replace("\\", "\\\\").replace("|", "\\|").split()) or "—"
+    """A table cell from what people typed: one line, with markup shown as text."""
+    return " ".join(visible(value).translate(_MD_TABLE).split()) or "—"
 
 
 def to_markdown(rows: list[dict[str, str]], *, title: str = "Appendix A: regional children's improvement leads") -> str:
@@ -66,6 +73,9 @@ def to_markdown(rows: list[dict[str, str]], *, title: str = "Appendix A: regiona
 
 def to_html(rows: list[dict[str, str]], renderer: Renderer, *, context: dict[str, Any]) -> str:
     grouped: list[dict[str, Any]] = []
+    # Autoescaped for HTML; control characters (which HTML cannot hold, and which steer the
+    # terminal it is often printed to) and hidden ones are dropped first.
+    rows = [{key: visible(value) if isinstance(value, str) else value for key, value in row.items()} for row in rows]
     for row in rows:
         if not grouped or grouped[-1]["region"] != row["region"]:
             grouped.append({"region": row["region"], "rows": []})

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -219,6 +220,13 @@ class Confirmation(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | confirmed | declined | expired
     confirmed_at: Mapped[datetime | None]
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    # Who decides: "contact" (the token is mailed to them) or "team" (a move to another
+    # council: never mailed, decided in the workspace).
+    waits_for: Mapped[str] = mapped_column(String(16), default="contact", server_default="contact")
+    # It changes who controls the entry (its contact email): the council's listed contacts are told too.
+    control: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When a reply that was neither "Yes" nor "No" was answered: only the first one is.
+    nudged_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):

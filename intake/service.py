@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from intake.campaign import Campaign
+from intake.contacts import Contacts
 from intake.councils import CouncilRegister
 from intake.messages import FormInput, Identified, Inbound, Kept, Outcome, storable
 from intake.parsing import FieldError, missing_required, parse_form, parse_nomination_form
@@ -34,6 +35,7 @@ class IntakeService:
         intake_address: str = "eoi@localhost",
         on_outbound: Callable[[set[str]], None] | None = None,
         rate_limits: Mapping[str, RateLimits] | None = None,
+        contacts: Callable[[], Contacts] = Contacts,
     ) -> None:
         self.store = store
         self.campaign = campaign
@@ -41,7 +43,8 @@ class IntakeService:
         self.clock = clock
         self.intake_address = intake_address
         self.channels = channels or Channels()
-        self.world = World(campaign, councils, clock, self.channels, intake_address, rate_limits=rate_limits or {})
+        self.world = World(campaign, councils, clock, self.channels, intake_address, rate_limits=rate_limits or {},
+                           contacts=contacts)
         self.pipeline = Pipeline(store, self.world, on_outbound=on_outbound)
 
     @property

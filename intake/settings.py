@@ -6,6 +6,7 @@ Read once by `create_service`; everything else receives the values it needs. Sec
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 
 from importlib.resources import files
@@ -101,6 +102,9 @@ class Settings(BaseSettings):
     # The address the team's workspace is reached at (links in sign-in emails; cookies are
     # Secure when it is https://). Default: http://CIB_HTTP_HOST:CIB_HTTP_PORT.
     web_url: str | None = None
+    # Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For is believed, to
+    # tell clients apart for the sign-in limits. Empty: the connecting address is the client.
+    trusted_proxies: AddressList = Field(default_factory=list)
 
     # Logs: "text" lines, or one JSON object per line ("json") for a log collector.
     log_format: Literal["text", "json"] = "text"
@@ -117,7 +121,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "intake_addresses", "team_emails", "admin_slack_users", "authserv_id", "dns_servers", "sender_rate_limits",
-        "total_rate_limits", mode="before",
+        "total_rate_limits", "trusted_proxies", mode="before",
     )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -132,6 +136,16 @@ class Settings(BaseSettings):
     @classmethod
     def _driver(cls, value: str) -> str:
         return async_url(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (like 10.0.0.0/8)") from None
+        return value
 
     @field_validator("intake_addresses")
     @classmethod

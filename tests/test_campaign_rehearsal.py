@@ -8,6 +8,9 @@ simulated day the whole workspace is crawled and the invariants checked
 from __future__ import annotations
 
 import asyncio
+import html
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +20,7 @@ from slack_support.harness import ADMIN, make_api, slack_settings
 from slack_support.signing import SlackSender
 from tests.conftest import Clock, Relay
 from tests.accessibility import axe_violations, chromium, describe, nu_errors
-from tests.rehearsal.checks import check_day
+from tests.rehearsal.checks import check_day, offer_counts
 from tests.rehearsal.crawl import kind_of
 from tests.rehearsal.driver import Rehearsal, Team, cli_runner
 from tests.rehearsal.plan import plan_campaign
@@ -42,6 +45,7 @@ async def test_a_whole_campaign_from_launch_to_decisions(settings_factory: Calla
             rehearsal = Rehearsal(runtime, relay, clock, plan, team, check=check_day)
             log = await rehearsal.run()
             outcome_of(plan, await runtime.service.export())
+            await the_cli_agrees(rehearsal, team)
             checked = await pages_and_mail_are_accessible(rehearsal, browser)
     finally:
         await runtime.stop()
@@ -106,3 +110,24 @@ async def pages_and_mail_are_accessible(rehearsal: Rehearsal, browser: TeamBrows
 
     await asyncio.to_thread(axe_each)
     return {"nu pages": len(pages), "nu emails": len(mail), "axe pages": len(one_of_each)}
+
+
+async def the_cli_agrees(rehearsal: Rehearsal, team: Team) -> None:
+    """`cib export` counts what the overview counts, and `cib leads` gives Appendix A in
+    each of its formats with every region's three leads."""
+    exported = await team.cli("export", "--format", "json")
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(exported.stdout)
+    assert offer_counts(data) == offer_counts(await rehearsal.runtime.service.export())
+    overview = (await team.browser.get("/team/")).html
+    for offer, count in offer_counts(data).items():
+        shown = re.search(r"entries\?offer=" + re.escape(offer) + r'[^>]*>[^<]*</a></th>\s*<td class="num">(\d+)',
+                          overview)
+        assert shown and int(shown.group(1)) == count, (offer, count)
+    nominees = {n["name"] for n in data["nominations"]}
+    for fmt in ("md", "html", "csv"):
+        leads = await team.cli("leads", "--format", fmt)
+        assert leads.returncode == 0, leads.stderr
+        text = html.unescape(leads.stdout) if fmt == "html" else leads.stdout
+        missing = [name for name in nominees if name not in text.replace("\\", "")]
+        assert not missing, (fmt, missing)

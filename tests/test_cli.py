@@ -2,16 +2,21 @@
 database the running service filled over SMTP."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
+from types import SimpleNamespace
 
 from openpyxl import load_workbook
 
 from tests.mailer import message, send, settle
+from tests.team_browser import TeamBrowser
 
 
 def cib(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -140,3 +145,66 @@ def test_demo_runs_end_to_end():
     assert "PBR-0001" in result.stdout
     assert "RL-0001" in result.stdout
     assert "The deadline is Thursday 27 May 2027, 5pm" in result.stdout
+
+
+async def test_demo_keep_leaves_data_to_sign_in_and_look_at(tmp_path):
+    """`cib demo --keep` (run twice: the second replaces the first's database), then the
+    service started and signed in to exactly as it says, on free ports."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIB_", "SLACK_"))}
+    env["COLUMNS"] = "200"
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-m", "intake", "demo", "--keep"], capture_output=True, text=True,
+                                env=env, cwd=tmp_path, timeout=120)
+        assert result.returncode == 0, result.stderr
+    said = result.stdout.splitlines()
+    assert f"The demo's data is kept in {tmp_path / 'cib-demo.sqlite3'}." in result.stdout
+    serve = shlex.split(next(line for line in said if "cib serve" in line))
+    settings = dict(word.split("=", 1) for word in serve if "=" in word)
+    assert serve[len(settings):] == ["cib", "serve", "--no-scheduler"]
+    assert settings["CIB_TEAM_EMAILS"] == "team@cib.localhost"
+    show_link = shlex.split(next(line for line in said if line.strip().startswith("python3 -c")))
+
+    # The ports are the test's own; everything else as printed.
+    served = {**env, **settings, "CIB_HTTP_PORT": "0", "CIB_SMTP_PORT": "0"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "intake", *serve[len(settings) + 1:], env=served, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        running = ""
+        while "stops it" not in running:
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+            assert line, "cib serve stopped"
+            running += line.decode()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", " ".join(running.split())).group(1))
+        async with TeamBrowser(SimpleNamespace(http_port=port)) as browser:
+            await browser.ask_for_link("team@cib.localhost")
+            inbox = tmp_path / "outbox" / "new"
+            for _ in range(100):
+                if inbox.exists() and any(inbox.iterdir()):
+                    break
+                await asyncio.sleep(0.1)
+            link = subprocess.run([sys.executable if word == "python3" else word for word in show_link],
+                                  capture_output=True, text=True, timeout=30)
+            assert link.returncode == 0, link.stderr
+            page = await browser.get(link.stdout.strip())
+            signed_in = await browser.submit(page, link.stdout.strip())
+            assert "You are signed in as team@cib.localhost" in signed_in.text
+            entries = await browser.get("/team/entries")
+            assert "Showing 3 of 3" in entries.text
+            for shown in ("PBR-0001", "RL-0001", "Cllr Ann Jones", "London Borough of Camden"):
+                assert shown in entries.text
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+def test_demo_keep_never_replaces_another_database(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIB_", "SLACK_"))}
+    env["CIB_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path}/mine.sqlite3"
+    assert cib("db", "upgrade", env=env).returncode == 0
+    before = (tmp_path / "mine.sqlite3").read_bytes()
+    result = cib("demo", "--database", str(tmp_path / "mine.sqlite3"), env=env)
+    assert result.returncode == 2
+    assert "is not a database `cib demo` made: nothing was changed" in result.stderr
+    assert (tmp_path / "mine.sqlite3").read_bytes() == before

@@ -169,10 +169,12 @@ def test_every_list_setting_is_read_comma_separated_from_the_environment(monkeyp
     from intake.settings import Settings
 
     lists = {name: info for name, info in Settings.model_fields.items() if "list" in str(info.annotation)}
+    typed = {"trusted_proxies": ("10.0.0.1, 10.0.0.0/8", ["10.0.0.1", "10.0.0.0/8"])}  # checked as addresses
     for name in lists:
-        monkeypatch.setenv(f"CIB_{name.upper()}", "a/1, b/2")
+        monkeypatch.setenv(f"CIB_{name.upper()}", typed.get(name, ("a/1, b/2",))[0])
     settings = Settings(_env_file=None)
-    assert {name: getattr(settings, name) for name in lists} == {name: ["a/1", "b/2"] for name in lists}
+    assert {name: getattr(settings, name) for name in lists} == {
+        name: typed[name][1] if name in typed else ["a/1", "b/2"] for name in lists}
     assert {"intake_addresses", "team_emails", "sender_rate_limits", "total_rate_limits"} <= set(lists)
 
 

@@ -219,7 +219,7 @@ async def test_completing_someone_elses_draft_waits_for_them(runtime, relay):
 
     request = _confirm_request(relay, "priya.shah@wigan.gov.uk")
     assert "complete the PbR pathfinder expression of interest you started" in body_text(request)
-    await _send(runtime, message("", sender="priya.shah@wigan.gov.uk", subject=f"Re: {request['Subject']}"), "priya.shah@wigan.gov.uk")
+    await _send(runtime, message("Yes", sender="priya.shah@wigan.gov.uk", subject=f"Re: {request['Subject']}"), "priya.shah@wigan.gov.uk")
 
     [submission] = (await runtime.service.export())["submissions"]
     assert submission["fields"]["centres"] == 4 and submission["contact_name"] == "Priya Shah"

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import timedelta
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from urllib.parse import quote
 
@@ -16,7 +18,10 @@ from aiohttp import web
 from intake.messages import Post
 from intake.models import TeamSession
 from workspace.deps import Deps
+from workspace.limits import client_of
 from workspace.view import DEPS, FLASH_COOKIE, FORM_TOKEN, SESSION, render
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "cib_team_session"
 FORM_COOKIE = "cib_team_form"  # the double-submit CSRF cookie of the sign-in forms
@@ -34,7 +39,7 @@ def address_of(text: str) -> str | None:
         return None
     try:
         address = Address(addr_spec=text)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, HeaderParseError):  # "bob@example.org." and the like
         return None
     return address.addr_spec.lower() if address.domain and address.username else None
 
@@ -58,7 +63,7 @@ async def signed_in(request: web.Request, handler: web.RequestHandler) -> web.St
         request[SESSION] = session
         if request.method == "POST":
             form = await request.post()
-            if not hmac.compare_digest(str(form.get("csrf", "")), session.csrf):
+            if not same_token(form.get("csrf", ""), session.csrf):
                 return refused(request)
     response = await handler(request)
     return response
@@ -107,7 +112,15 @@ def with_form_cookie(request: web.Request, response: web.StreamResponse) -> web.
 async def form_checked(request: web.Request) -> bool:
     form = await request.post()
     cookie = request.cookies.get(FORM_COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(str(form.get("csrf", "")), cookie)
+    return bool(cookie) and same_token(form.get("csrf", ""), cookie)
+
+
+def same_token(sent: object, expected: str) -> bool:
+    """Compared in constant time, as bytes: compare_digest refuses str that is not ASCII,
+    and a form can carry anything (a file, even)."""
+    if not isinstance(sent, str):
+        return False
+    return hmac.compare_digest(sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
 
 
 def safe_next(value: str) -> str:
@@ -136,11 +149,18 @@ async def send_link(request: web.Request) -> web.StreamResponse:
                    "email": typed[:320], "next": safe_next(str(form.get("next", "")))}
         return with_form_cookie(request, render(request, "sign_in.html.j2", context, status=400))
     now = deps.clock()
-    if not deps.attempts.allow(request.remote or "", address, now):
-        context = {"title": "Too many attempts", "minutes": int(deps.attempts.per_address.window.total_seconds() // 60)}
+    client = client_of(request.remote or "", request.headers.getall("X-Forwarded-For", []), deps.trusted_proxies)
+    # Counted for every address alike, before the team check: the answer reveals nothing.
+    if not deps.attempts.allow(client, now):
+        context = {"title": "Too many attempts", "minutes": int(deps.attempts.per_client.window.total_seconds() // 60)}
         return render(request, "sign_in_limited.html.j2", context, status=429)
     if address in deps.team_emails:
-        await _send(deps, address, safe_next(str(form.get("next", ""))))
+        # Past a member's allowance (from this client) or the links sent by everyone, the
+        # page is the same as ever and no link goes: the form never tells who is on the team.
+        if deps.attempts.may_send(address, client, now):
+            await _send(deps, address, safe_next(str(form.get("next", ""))))
+        else:
+            log.warning("sign-in link not sent: too many asked for one team address or for all of them")
     return render(request, "sign_in_sent.html.j2", {"title": "Check your email", "email": address})
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 
+from intake.messages import storable
 from intake.models import TeamSession
 from intake.team.desk import DECISIONS, Done
 from workspace import pages
@@ -31,21 +34,32 @@ def _back(request: web.Request, done: Done, fallback: str) -> web.HTTPSeeOther:
     return response
 
 
+def _reference(request: web.Request) -> str:
+    return storable(request.match_info["reference"]) or ""
+
+
+def _text(form: MultiDictProxy[str | FileField], name: str) -> str:
+    """What was typed in a field, as any database can hold it (PostgreSQL refuses a NUL);
+    a file sent in its place is nothing typed."""
+    value = form.get(name, "")
+    return (storable(value) or "") if isinstance(value, str) else ""
+
+
 def _actor(request: web.Request) -> str:
     session: TeamSession = request[SESSION]
     return session.email
 
 
 async def verify(request: web.Request) -> web.StreamResponse:
-    reference = request.match_info["reference"]
+    reference = _reference(request)
     done = await request.app[DEPS].team.verify(reference, actor=_actor(request))
     raise _back(request, done, f"/team/entries/{quote(reference.upper())}")
 
 
 async def reject(request: web.Request) -> web.StreamResponse:
-    reference = request.match_info["reference"]
+    reference = _reference(request)
     form = await request.post()
-    reason = str(form.get("reason", ""))
+    reason = _text(form, "reason")
     done = await request.app[DEPS].team.reject(reference, actor=_actor(request), reason=reason)
     if not done.ok and not reason.strip():  # the field's fault: the form again, the field marked
         return await pages.entry_page(request, reference, errors={"reason": REASON_MISSING}, status=400)
@@ -53,9 +67,9 @@ async def reject(request: web.Request) -> web.StreamResponse:
 
 
 async def decide(request: web.Request) -> web.StreamResponse:
-    reference = request.match_info["reference"]
+    reference = _reference(request)
     form = await request.post()
-    decision, note = str(form.get("decision", "")), str(form.get("note", ""))
+    decision, note = _text(form, "decision"), _text(form, "note")
     if decision not in DECISIONS:
         return await pages.entry_page(request, reference, errors={"decision-accept": DECISION_MISSING},
                                       typed={"note": note}, status=400)
@@ -66,7 +80,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
 async def answer(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     enquiry = _id(request)
-    text = str(form.get("answer", ""))
+    text = _text(form, "answer")
     done = await request.app[DEPS].team.answer(enquiry, text, actor=_actor(request))
     if not done.ok and not text.strip():
         return await pages.needs_page(request, errors={f"answer-{enquiry}": done.message}, status=400)
@@ -78,17 +92,22 @@ async def handled(request: web.Request) -> web.StreamResponse:
     raise _back(request, done, "/team/needs#enquiries")
 
 
+# Row ids are the database's integers: beyond them nothing can be found, and PostgreSQL
+# (or SQLite, past 64 bits) would refuse to look.
+MAX_ID = 2**31 - 1
+
+
 def _id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    number = _number(request.match_info["id"])
+    if number is None:
+        raise web.HTTPNotFound()
+    return number
 
 
 async def run_again(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     done = await request.app[DEPS].triage.run_again(
-        _id(request), actor=_actor(request), council=str(form.get("council", "")), offer=str(form.get("offer", ""))
+        _id(request), actor=_actor(request), council=_text(form, "council"), offer=_text(form, "offer")
     )
     raise _back(request, done, "/team/needs#stuck")
 
@@ -96,7 +115,7 @@ async def run_again(request: web.Request) -> web.StreamResponse:
 async def close_message(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     done = await request.app[DEPS].triage.close_message(_id(request), actor=_actor(request),
-                                                        note=str(form.get("note", "")))
+                                                        note=_text(form, "note"))
     raise _back(request, done, "/team/needs#stuck")
 
 
@@ -106,9 +125,19 @@ async def close_draft(request: web.Request) -> web.StreamResponse:
 
 
 async def accept_late(request: web.Request) -> web.StreamResponse:
-    reference = request.match_info["reference"]
+    reference = _reference(request)
     done = await request.app[DEPS].triage.accept_late(reference, actor=_actor(request))
     raise _back(request, done, "/team/needs#late")
+
+
+async def make_held(request: web.Request) -> web.StreamResponse:
+    done = await request.app[DEPS].triage.decide_held(_id(request), make=True, actor=_actor(request))
+    raise _back(request, done, "/team/needs#held")
+
+
+async def refuse_held(request: web.Request) -> web.StreamResponse:
+    done = await request.app[DEPS].triage.decide_held(_id(request), make=False, actor=_actor(request))
+    raise _back(request, done, "/team/needs#held")
 
 
 async def send_again(request: web.Request) -> web.StreamResponse:
@@ -119,7 +148,7 @@ async def send_again(request: web.Request) -> web.StreamResponse:
 async def unreachable(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     done = await request.app[DEPS].triage.unreachable(
-        str(form.get("address", "")), actor=_actor(request), reason=str(form.get("reason", "")),
+        _text(form, "address"), actor=_actor(request), reason=_text(form, "reason"),
         outbound_id=_number(form.get("outbound_id")), inbound_id=_number(form.get("inbound_id")),
     )
     raise _back(request, done, "/team/needs#failed")
@@ -127,6 +156,7 @@ async def unreachable(request: web.Request) -> web.StreamResponse:
 
 def _number(value: object) -> int | None:
     try:
-        return int(str(value))
+        number = int(str(value))
     except ValueError:
         return None
+    return number if 0 < number <= MAX_ID else None

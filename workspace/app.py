@@ -90,6 +90,8 @@ def team_app(deps: Deps, templates_dir: Path) -> web.Application:
     app.router.add_post("/messages/{id}/handled", actions.close_message)
     app.router.add_post("/drafts/{id}/close", actions.close_draft)
     app.router.add_post("/entries/{reference}/accept-late", actions.accept_late)
+    app.router.add_post("/held/{id}/apply", actions.make_held)
+    app.router.add_post("/held/{id}/refuse", actions.refuse_held)
     app.router.add_post("/sends/{id}/again", actions.send_again)
     app.router.add_post("/unreachable", actions.unreachable)
     app.router.add_get("/appendix-a", pages.appendix)

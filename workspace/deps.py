@@ -9,7 +9,7 @@ from intake.outbox.channels import Composer
 from intake.render import Renderer
 from intake.service import IntakeService
 from intake.team import TeamDesk, Triage
-from workspace.limits import Attempts
+from workspace.limits import Attempts, Network
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Deps:
     session_hours: float = 12.0
     link_minutes: float = 15.0
     attempts: Attempts = field(default_factory=Attempts)
+    trusted_proxies: tuple[Network, ...] = ()  # whose X-Forwarded-For names the client (CIB_TRUSTED_PROXIES)
 
     @property
     def clock(self) -> Callable[[], datetime]:

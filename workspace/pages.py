@@ -6,6 +6,7 @@ from aiohttp import web
 
 from intake.councils import REGIONS
 from intake.leads import appendix_a
+from intake.messages import storable
 from intake.team import board
 from workspace.messages import shown
 from workspace.view import DEPS, render
@@ -28,7 +29,7 @@ async def entries(request: web.Request) -> web.StreamResponse:
 
 
 async def entry(request: web.Request) -> web.StreamResponse:
-    return await entry_page(request, request.match_info["reference"])
+    return await entry_page(request, storable(request.match_info["reference"]) or "")  # PostgreSQL refuses a NUL
 
 
 async def entry_page(request: web.Request, reference: str, *, errors: dict[str, str] | None = None,

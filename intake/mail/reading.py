@@ -10,17 +10,28 @@ from intake.models import InboundMessage
 from intake.messages import AttachedFile, Message
 
 
+# Longer than RFC 5322 allows a header line (a Message-ID) or RFC 5321 an address: not
+# one, and more than the columns that keep them can hold.
+MESSAGE_ID_LENGTH = 998
+ADDRESS_LENGTH = 320
+
+
+def _within(value: str | None, length: int) -> str | None:
+    value = storable(value)
+    return value if value and len(value) <= length else None
+
+
 def read_email_row(row: InboundMessage) -> Message:
     meta = row.meta or {}
     content = read_email(row.raw, envelope_from=meta.get("envelope_from"))
     return Message(
         channel="email",
-        sender=storable(content.sender) or row.sender,
-        reply_to=storable(content.reply_to),
+        sender=_within(content.sender, ADDRESS_LENGTH) or row.sender,
+        reply_to=_within(content.reply_to, ADDRESS_LENGTH),
         subject=storable(content.subject) or "",
         text=storable(content.new_text) or "",
-        message_id=content.message_id,
-        thread_ids=tuple(i for i in (content.in_reply_to, *content.references) if i),
+        message_id=_within(content.message_id, MESSAGE_ID_LENGTH),
+        thread_ids=tuple(t for i in (content.in_reply_to, *content.references) if (t := _within(i, MESSAGE_ID_LENGTH))),
         automatic=content.automatic,
         meta=meta,
         # A reply to a confirmation request: the token is in the plus address we gave as

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import ssl
 from collections.abc import Awaitable, Callable
 from email import policy
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -162,6 +163,9 @@ class ProcessingQueue:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+_UNSAFE_IN_REPLY = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 class IntakeSMTP(SMTP):
     """aiosmtpd's server, liberal in line length: RFC 5321 allows 1,000 bytes a line, but
     real clients send longer ones (Office 365 bounces, some mail apps' replies), and a
@@ -169,6 +173,22 @@ class IntakeSMTP(SMTP):
     stays the guard."""
 
     line_length_limit = 1_000_000
+
+    async def push(self, status: AnyStr) -> None:
+        # aiosmtpd repeats an unknown command in its reply: what a client sent must not
+        # break the reply's line (a bare CR) or reach the client as a control character.
+        if isinstance(status, str):
+            status = _UNSAFE_IN_REPLY.sub("?", status)
+        await super().push(status)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        # The standard library's address parser raises more than HeaderParseError on some
+        # input (`MAIL FROM:a@` is an IndexError): that is a malformed address (553), not
+        # aiosmtpd's "500 Error" for an exception.
+        try:
+            return super()._getaddr(arg)
+        except Exception:  # noqa: BLE001
+            return None, None
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:

@@ -84,6 +84,8 @@ def email_in(text: str) -> str | None:
     local, _, domain = address.partition("@")
     if not local or local.startswith(".") or ".." in address or "." not in domain:
         return None
+    if len(local) > 64 or len(address) > 254:  # longer than RFC 5321 lets an address be
+        return None
     return address
 
 

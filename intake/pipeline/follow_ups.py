@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from intake.models import IncompleteSubmission
 from intake.parsing import Parsed, SubmissionDraft, parse_message
-from intake.pipeline.kinds.rules import hold
-from intake.pipeline.run import Run
+from intake.pipeline.kinds.rules import hold, jsonable
+from intake.pipeline.run import Run, World
+from intake.replies import display
 
 
 async def open_drafts(run: Run) -> list[IncompleteSubmission]:
@@ -33,16 +34,17 @@ async def completed_by(run: Run) -> None:
     held = False
     for draft in {d.offer: d for d in sorted(drafts, key=lambda d: d.id)}.values():
         offer = world.campaign.offer(draft.offer)
-        if not _may_complete(run, draft):
-            view = {"reference": None, "offer_title": offer.title, "offer_short_title": offer.short_title, "council": ""}
-            held = hold(run, target=f"draft:{draft.id}", contact=draft.sender, view=view,
-                        summary=f"complete the {offer.short_title} expression of interest you started") or held
-            continue
         # Read again as being about that offer: a bare "Contact name: ..." says no offer.
         reread = parse_message(
             f"{offer.short_title} {message.subject}", message.text, campaign=world.campaign, councils=world.councils
         )
         new = next((s for s in reread.submissions if s.offer == draft.offer), None)
+        if not _may_complete(run, draft):
+            view = {"reference": None, "offer_title": offer.title, "offer_short_title": offer.short_title, "council": ""}
+            held = hold(run, target=f"draft:{draft.id}", contact=draft.sender, view=view,
+                        summary=f"complete the {offer.short_title} expression of interest you started",
+                        changes=_added(world, draft, new)) or held
+            continue
         if new is None:
             continue
         merged.append(SubmissionDraft(offer=draft.offer, values={**draft.fields, **new.values}, errors=new.errors))
@@ -64,3 +66,18 @@ def _may_complete(run: Run, draft: IncompleteSubmission) -> bool:
     councils = run.world.councils
     theirs = councils.by_email(draft.sender)
     return run.proven and theirs is not None and councils.owns_address(theirs, run.sender)
+
+
+def _added(world: World, draft: IncompleteSubmission, new: SubmissionDraft | None) -> list[dict[str, str]]:
+    """What the message would add to the draft, old and new, for whoever started it."""
+    if new is None:
+        return []
+    offer = world.campaign.offer(draft.offer)
+    rows = []
+    for spec in world.campaign.fields_for(offer):
+        value = jsonable(new.values).get(spec.key)
+        if spec.key in new.values and value != draft.fields.get(spec.key):
+            rows.append({"key": spec.key, "title": spec.title,
+                         "old": display(spec, draft.fields.get(spec.key), world.councils) or "(none)",
+                         "new": display(spec, value, world.councils) or "(none)"})
+    return rows

@@ -132,7 +132,7 @@ def _finish(run: Run) -> Outcome:
         )
         return Outcome(run.row.id, run.stop.classification)
     assert run.parsed is not None
-    status, detail = "processed", run.silenced
+    status, detail = "processed", "; ".join(filter(None, [*run.not_held, run.silenced])) or None
     if run.pending:
         status = "held"
         waiting = "; ".join(f"{p.reference or p.target}: {p.summary}" for p in run.pending)

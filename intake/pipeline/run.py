@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from intake.campaign import Campaign
+from intake.contacts import Contacts
 from intake.councils import CouncilRegister
 from intake.messages import Authentication, Message, Notice, Reply
 from intake.models import IncompleteSubmission, InboundMessage, OutboundMessage
@@ -27,6 +28,9 @@ class World:
     channels: Channels
     intake_address: str = ""
     rate_limits: Mapping[str, RateLimits] = field(default_factory=dict)  # by channel
+    # The councils' listed contacts (config/contacts.csv), read when needed: an edited file
+    # takes effect without a restart.
+    contacts: Callable[[], Contacts] = Contacts
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,11 @@ class Pending:
     summary: str  # what they are asked to confirm ("withdraw it")
     view: dict[str, Any]  # what the requester and the contact are shown of the record
     reference: str | None = None
+    # What it would change, shown to whoever is asked: [{"title", "old", "new"}].
+    changes: list[dict[str, str]] = field(default_factory=list)
+    control: bool = False  # it changes the entry's contact email, and so who may change it
+    council: str | None = None  # the entry's council (its listed contacts hear of a change of control)
+    by_team: bool = False  # the CIB team decides it (a move to another council), not a contact
 
 
 @dataclass
@@ -65,6 +74,7 @@ class Run:
     confirmed_ids: list[int] = field(default_factory=list)
     pending: list[Pending] = field(default_factory=list)
     follow_on: list[int] = field(default_factory=list)  # held messages to process after this one
+    not_held: list[str] = field(default_factory=list)  # changes asked for and not held, and why
     requests: list[OutboundMessage] = field(default_factory=list)  # confirmation requests to send
     answering: bool = False  # the caller sends the answers on the message's channel itself
     silenced: str | None = None  # why this message gets no reply (a rate limit), if it does not

@@ -3,6 +3,7 @@ thing that happens to any message); everything after that runs inside `unit()`, 
 transaction per use case, or `reader()` for what only reads."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -11,12 +12,28 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from intake.messages import Kept
-from intake.models import Base
+from intake.messages import Kept, storable
+from intake.models import Base, InboundMessage
 from intake.store.engine import create_engine, create_keep_engine, is_sqlite
 from intake.store.keeping import Keeper
 from intake.store.unit import Unit
 from intake.writer_lock import WriterLock
+
+
+EXTERNAL_ID_LENGTH = InboundMessage.__table__.c.external_id.type.length
+SENDER_LENGTH = InboundMessage.__table__.c.sender.type.length
+
+
+def _identity(external_id: str | None) -> str | None:
+    """What a message is known by, as the column holds it: text any database can hold,
+    and no longer than the column (a longer Message-ID stands as its hash, so that the
+    same message sent again is still recognised). "" would make every such message one."""
+    if not external_id:
+        return None
+    text = storable(external_id) or ""
+    if len(text) > EXTERNAL_ID_LENGTH:
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return text
 
 
 class Store:
@@ -74,8 +91,9 @@ class Store:
         return await self.keeper.keep(
             {
                 "channel": channel,
-                "external_id": external_id or None,  # "" would make every such message one
-                "sender": sender,
+                "external_id": _identity(external_id),
+                # Longer than any address can be (RFC 5321): not an address, and the column would refuse it.
+                "sender": sender if sender is None or len(sender) <= SENDER_LENGTH else None,
                 "subject": subject,
                 "raw": raw,
                 "meta": meta,

@@ -10,8 +10,15 @@ from intake.store.repository import Repository
 
 
 class SubmissionRepository(Repository):
-    async def by_reference(self, reference: str) -> Submission | None:
-        return await self.session.scalar(select(Submission).where(Submission.reference == reference.upper()))
+    async def by_reference(self, reference: str, *, lock: bool = False) -> Submission | None:
+        """`lock`: for a change. The row is locked until the transaction ends (FOR UPDATE:
+        a second change waits for the first to commit) and read again after the lock, so
+        two amendments of one entry at once never lose one. SQLite ignores it: its writes
+        are one at a time."""
+        query = select(Submission).where(Submission.reference == reference.upper())
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(query)
 
     async def from_inbound(self, inbound_id: int, offer: str) -> Submission | None:
         return await self.session.scalar(
@@ -25,7 +32,9 @@ class SubmissionRepository(Repository):
         offer: str | None = None,
         status: str | None = None,
         since: datetime | None = None,
+        lock: bool = False,
     ) -> list[Submission]:
+        """`lock`: the rows are for a change (see `by_reference`)."""
         query = select(Submission).order_by(Submission.id)
         if council_code:
             query = query.where(Submission.council_code == council_code)
@@ -35,4 +44,6 @@ class SubmissionRepository(Repository):
             query = query.where(Submission.status == status)
         if since:
             query = query.where(Submission.received_at > since)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
         return list(await self.session.scalars(query))

@@ -9,6 +9,7 @@ from typing import Any
 
 from intake import digest as digests
 from intake.campaign import Campaign
+from intake.councils import CouncilRegister
 from intake.jobs.digest import read_facts
 from intake.models import AuditEntry, InboundMessage, Nomination, OutboundMessage
 from intake.replies import display, when
@@ -30,6 +31,7 @@ DETAILS = {
     "note": "note", "reason": "reason", "region": "region", "role": "role", "name": "name", "changes": "changed",
     "summary": "change", "requester": "asked by", "contact": "contact on record", "sender": "sender check",
     "answer": "answer", "to": "to", "address": "address", "offer": "offer", "council": "council",
+    "told": "also told",
 }
 REPLY_KINDS = {
     "ack": "acknowledgement", "missing": "what is missing", "amended": "change recorded", "answer": "answer",
@@ -38,7 +40,8 @@ REPLY_KINDS = {
     "rejected": "rejected", "withdrawn": "withdrawn", "refused": "refused", "held": "change held",
     "confirm_request": "confirmation request", "confirmed": "change confirmed", "confirm_declined": "change declined",
     "confirm_expired": "confirmation lapsed", "confirm_unknown": "confirmation not found",
-    "confirm_used": "confirmation already used", "late_accepted": "accepted although late",
+    "confirm_used": "confirmation already used", "confirm_unclear": "reply was not a yes",
+    "team_refused": "change refused by the team", "late_accepted": "accepted although late",
     "in_channel": "note in the channel", "sign-in": "sign-in link", "reminder": "reminder", "digest": "digest",
 }
 
@@ -57,22 +60,29 @@ def reply_kind(kind: str) -> str:
     return REPLY_KINDS.get(key, words(key))
 
 
-def _value(key: str, value: Any, service: IntakeService) -> str:
+def _value(key: str, value: Any, campaign: Campaign, councils: CouncilRegister) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if key == "role":
-        return service.campaign.nomination.role_title(str(value))
+        return campaign.nomination.role_title(str(value))
     if key == "offer":
-        return service.campaign.title_of(str(value))
+        return campaign.title_of(str(value))
     if key == "council":
-        council = service.councils.get(str(value))
+        council = councils.get(str(value))
         return council.name if council else str(value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value if v not in ("", None))
     return str(value)
 
 
-def detail_words(detail: dict[str, Any] | None, service: IntakeService, titles: dict[str, str]) -> str:
+def field_titles(campaign: Campaign) -> dict[str, str]:
+    """Every offer's field keys with their titles (a change named by key reads by title)."""
+    return {spec.key: spec.title for offer in campaign.offers for spec in campaign.fields_for(offer)}
+
+
+def detail_words(
+    detail: dict[str, Any] | None, campaign: Campaign, councils: CouncilRegister, titles: dict[str, str]
+) -> str:
     """An audit entry's detail as "verified: no; place: 1" (the fields it recorded are
     on the page already; a change reads "Contact name: old → new")."""
     parts = []
@@ -81,14 +91,21 @@ def detail_words(detail: dict[str, Any] | None, service: IntakeService, titles: 
             continue
         if key == "changes" and isinstance(value, dict):
             value = "; ".join(f"{titles.get(k, words(k))}: {_change(v)}" for k, v in value.items())
-        parts.append(f"{DETAILS.get(key, words(key))}: {_value(key, value, service)}")
+        parts.append(f"{DETAILS.get(key, words(key))}: {_value(key, value, campaign, councils)}")
     return "; ".join(parts)
 
 
 def _change(value: Any) -> str:
     if isinstance(value, list) and len(value) == 2:
-        return f"{value[0] if value[0] not in ('', None) else '(none)'} → {value[1]}"
+        return " → ".join(_shown(side) for side in value)
     return str(value)
+
+
+def _shown(value: Any) -> str:
+    """One side of a change: a field set for the first time, or emptied, was "(none)"."""
+    if value in ("", None, []):
+        return "(none)"
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
 async def overview(service: IntakeService, now: datetime) -> dict[str, Any]:
@@ -208,7 +225,7 @@ async def entry(service: IntakeService, reference: str) -> EntryView | None:
     ]
     view.history = [
         {"at": when(e.at, campaign), "actor": e.actor or "", "action": action_words(e.action),
-         "detail": detail_words(e.detail, service, titles)}
+         "detail": detail_words(e.detail, campaign, service.councils, titles)}
         for e in trail
     ]
     view.sent = [

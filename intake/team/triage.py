@@ -1,7 +1,8 @@
 """The team's actions on what could not go through on its own: messages that could not
 be processed (run again with a council and offer assigned, or marked handled), incomplete
-drafts, late entries, replies that could not be delivered and bounces of our mail (send
-again, or note the address as unreachable). Each is audited; the sender hears of what
+drafts, late entries, changes held for the team (a move to another council: made or
+refused), replies that could not be delivered and bounces of our mail (send again, or
+note the address as unreachable). Each is audited; the sender hears of what
 changes for them."""
 from __future__ import annotations
 
@@ -112,6 +113,41 @@ class Triage:
         if told is not None and self.on_outbound:
             self.on_outbound({rows[0].channel})
         return Done(True, f"{rows[0].reference} is accepted although late.", told is not None)
+
+    # --- changes held for the team (a move to another council) --------------------------
+
+    async def decide_held(self, confirmation_id: int, *, make: bool, actor: str) -> Done:
+        """Make or refuse a change held for the team. Made: its message is processed again
+        as if confirmed, and its sender gets the usual answer. Refused: nothing changes,
+        and the sender is told."""
+        async with self.store.unit() as unit:
+            held = await unit.confirmations.get(confirmation_id)
+            if held is None or held.waits_for != "team":
+                return Done(False, "No such change waiting for the team.")
+            what = held.reference or "the entry"
+            if held.status != "pending":
+                return Done(True, f"That change to {what} was {held.status} already; nothing changed.")
+            held.status, held.confirmed_at = ("confirmed" if make else "declined"), self.world.clock()
+            self._audit(unit, actor, "confirmed" if make else "declined", "confirmation", held.id,
+                        {"summary": held.summary, "requester": held.requester}, reference=held.reference,
+                        inbound_id=held.inbound_id)
+            message = await unit.inbound.get(held.inbound_id)
+            told = None
+            if message is not None and message.status == "held":
+                if make:
+                    message.status = "received"  # processed again below, with the change allowed
+                else:
+                    message.status, message.detail = "refused", f"refused by the CIB team: {held.summary}"
+                    told = await tell(unit, self.world, message.id, "team_refused",
+                                      {"reference": held.reference, "summary": held.summary},
+                                      key=f"team:refused:{held.id}")
+            inbound_id, channel = held.inbound_id, message.channel if message else None
+        if not make:
+            if told is not None and self.on_outbound and channel:
+                self.on_outbound({channel})
+            return Done(True, f"The change to {what} is refused: nothing has changed.", told is not None)
+        outcome = await self.reprocess(inbound_id)
+        return Done(outcome.classification != "failed", f"{what} is changed as asked.", bool(outcome.replies), True)
 
     # --- our mail that did not arrive --------------------------------------------------
 

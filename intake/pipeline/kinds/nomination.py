@@ -61,7 +61,8 @@ async def _held_back(run: Run, region: str, people: list[PersonDraft], receipt: 
         title = spec.role(person.role).title
         view = {"reference": lead.reference, "region": region, "role": title, "offer_title": spec.title}
         if hold(run, target=target, contact=lead.sender or lead.email, view=view, reference=lead.reference,
-                summary=f"name {person.name} as {title} for {region} in place of the lead you nominated"):
+                summary=f"name {person.name} as {title} for {region} in place of the lead you nominated",
+                changes=[{"key": person.role, "title": title, "old": lead.name or "(none)", "new": person.name or ""}]):
             receipt.held.append(view)
     return free
 

@@ -10,7 +10,7 @@ from intake.campaign import Offer
 from intake.councils import Council
 from intake.models import Nomination, Submission
 from intake.parsing import Value
-from intake.replies import deadline_view
+from intake.replies import deadline_view, display
 from intake.pipeline.run import Pending, Run, World
 
 
@@ -57,12 +57,50 @@ def contact_of(submission: Submission) -> str | None:
     return (submission.contact_email or submission.sender or "").strip().lower() or None
 
 
-def hold(run: Run, *, target: str, contact: str | None, summary: str, view: dict[str, Any], reference: str | None = None) -> bool:
-    """Keep a change back until `contact` confirms it. False when there is nobody to ask."""
+def hold(
+    run: Run, *, target: str, contact: str | None, summary: str, view: dict[str, Any], reference: str | None = None,
+    changes: list[dict[str, str]] | None = None, council: str | None = None,
+) -> bool:
+    """Keep a change back until `contact` confirms it. False when there is nobody to ask.
+    A change of contact email changes who may change the entry after it: it is marked,
+    so the council's listed contacts hear of it too."""
     if not contact or "@" not in contact:
         return False
-    run.pending.append(Pending(target=target, contact=contact, summary=summary, view=view, reference=reference))
+    shown = changes or []
+    run.pending.append(Pending(
+        target=target, contact=contact, summary=summary, view=view, reference=reference, changes=shown,
+        control=any(c.get("key") == "contact_email" for c in shown), council=council,
+    ))
     return True
+
+
+def hold_for_team(run: Run, submission: Submission, *, summary: str, view: dict[str, Any],
+                  changes: list[dict[str, str]]) -> None:
+    """Keep a change back for the CIB team to make or refuse (a move to another council)."""
+    run.pending.append(Pending(
+        target=f"council:{submission.reference}", contact="", summary=summary, view=view,
+        reference=submission.reference, changes=changes, council=submission.council_code, by_team=True,
+    ))
+
+
+def change_rows(world: World, submission: Submission, values: dict[str, Value]) -> list[dict[str, str]]:
+    """What `values` would change in the submission, field by field, old and new, as the
+    person asked to confirm reads them."""
+    offer = world.campaign.offer(submission.offer)
+    specs = {spec.key: spec for spec in world.campaign.fields_for(offer)}
+    rows = []
+    for key, value in jsonable(values).items():
+        old = submission.fields.get(key)
+        if old == value:
+            continue
+        spec = specs.get(key)
+        rows.append({
+            "key": key,
+            "title": spec.title if spec else key,
+            "old": (display(spec, old, world.councils) if spec else str(old or "")) or "(none)",
+            "new": (display(spec, value, world.councils) if spec else str(value or "")) or "(none)",
+        })
+    return rows
 
 
 def brief(world: World, submission: Submission) -> dict[str, Any]:
@@ -83,7 +121,9 @@ def brief(world: World, submission: Submission) -> dict[str, Any]:
 
 
 async def find_reference(run: Run, reference: str) -> Submission | list[Nomination] | None:
-    submission = await run.tx.submissions.by_reference(reference)
+    """The entry a reference names; a submission is locked for the change (see
+    `SubmissionRepository.by_reference`)."""
+    submission = await run.tx.submissions.by_reference(reference, lock=True)
     if submission is not None:
         return submission
     return await run.tx.nominations.by_reference(reference) or None

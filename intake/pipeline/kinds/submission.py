@@ -12,7 +12,7 @@ from intake.parsing import SubmissionDraft, Value, apply_defaults, missing_requi
 from intake.pipeline.kinds import nomination
 from intake.pipeline.kinds.receipt import Receipt
 from intake.pipeline.kinds.rules import (
-    brief, contact_of, hold, jsonable, may_change, may_see, offer_of, set_fields, speaks_for,
+    brief, change_rows, contact_of, hold, jsonable, may_change, may_see, offer_of, set_fields, speaks_for,
 )
 from intake.pipeline.kinds.views import submission_context, which_offer
 from intake.pipeline.run import Run, World
@@ -102,7 +102,7 @@ async def _record(
     now = run.now
     existing = await run.tx.submissions.from_inbound(run.row.id, offer.key)
     if existing is None:
-        active = await run.tx.submissions.all(council_code=council.code, offer=offer.key, status="active")
+        active = await run.tx.submissions.all(council_code=council.code, offer=offer.key, status="active", lock=True)
         current = active[-1] if active else None
         if current is not None and may_change(run, council, current):
             if current.verified or not speaks_for(run, council) or current.sender == run.sender:
@@ -112,7 +112,8 @@ async def _record(
         elif current is not None and (current.verified or current.sender == run.sender):
             view = brief(run.world, current)
             if hold(run, target=current.reference, contact=contact_of(current), view=view,
-                    summary="replace it with a new expression of interest", reference=current.reference):
+                    summary="replace it with a new expression of interest", reference=current.reference,
+                    changes=change_rows(run.world, current, values), council=current.council_code):
                 receipt.held.append(view)
                 return
         existing = await create(run, offer, council, values)

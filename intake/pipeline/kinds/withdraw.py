@@ -1,6 +1,7 @@
 """The withdraw kind: "please withdraw PBR-0007". Someone who may change the submission
 withdraws it; from anyone else it waits for the contact on record to confirm; the reply
-says what was withdrawn, held, refused or not found."""
+says what was withdrawn, held, refused or not found. The submission is read under a row
+lock (see `find_reference`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -28,7 +29,7 @@ async def handle(run: Run) -> None:
             view = brief(world, found)
             if found.status == "active" and hold(
                 run, target=found.reference, contact=contact_of(found), summary="withdraw it", view=view,
-                reference=found.reference,
+                reference=found.reference, council=found.council_code,
             ):
                 held.append(view)
             else:
