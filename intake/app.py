@@ -29,7 +29,9 @@ from intake.jobs import JobDeps
 from intake.jobs.scheduler import Scheduler, start_scheduler
 from intake.mail.authenticate import EmailAuthenticator, configure_dns
 from intake.mail.compose import EmailReplies
-from intake.mail.reading import read_email_row
+from intake.mail.limits import WORKER_LIMITS, WorkerLimits
+from intake.mail.pool import DocumentPool
+from intake.mail.reading import EmailReader, read_email_row
 from intake.mail.sender import EmailCarrier, MaildirTransport, RelayTransport, Transport
 from intake.mail.server import IntakeHandler, ProcessingQueue, start_smtp, tls_context
 from intake.operations import CONTENT_TYPE, Operations
@@ -79,6 +81,7 @@ class Runtime:
     team: TeamDesk
     triage: Triage
     operations: Operations
+    email_reader: EmailReader  # opens attached documents in worker processes
     slack_poster: Dispatcher | None = None  # Slack, when a bot token is set
     smtp_server: asyncio.AbstractServer | None = None
     slack: Any = None  # bot.runner.SlackRunner, when Slack is configured
@@ -126,6 +129,7 @@ class Runtime:
         # the first message, not while a burst of them is arriving.
         self.renderer.preload()
         self.service.campaign.warm()
+        await asyncio.to_thread(self.email_reader.start)
         self.queue.start()
         for dispatcher in self.dispatchers:
             await dispatcher.release_dead()
@@ -239,6 +243,7 @@ class Runtime:
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.queue.stop()
+        await asyncio.to_thread(self.email_reader.close)
         for dispatcher in self.dispatchers:
             await dispatcher.stop()
         await self.store.close()
@@ -266,7 +271,9 @@ def template_filters() -> dict[str, Any]:
     return dict(SLACK_FILTERS)
 
 
-def _channels(settings: Settings, renderer: Renderer, clock: Callable[[], datetime]) -> Channels:
+def _channels(
+    settings: Settings, renderer: Renderer, clock: Callable[[], datetime], email_reader: EmailReader
+) -> Channels:
     """Each channel's reader and outbox; Slack's outbox (and the team's notices) only with
     a bot token."""
     channels = Channels()
@@ -277,7 +284,9 @@ def _channels(settings: Settings, renderer: Renderer, clock: Callable[[], dateti
     authenticator = EmailAuthenticator(
         trusted_ids=settings.authserv_id, authserv_id=_authserv_id(settings), timeout=settings.dns_timeout
     )
-    channels.register("email", reader=read_email_row, composer=email, authenticator=authenticator)
+    channels.register(
+        "email", reader=read_email_row, full_reader=email_reader, composer=email, authenticator=authenticator
+    )
     channels.confirmations = email  # confirmation requests go by email, whatever the change came by
     slack = None
     if settings.slack_bot_token:
@@ -314,6 +323,7 @@ def create_service(
     *,
     clock: Callable[[], datetime] = utcnow,
     transport: Transport | None = None,
+    document_limits: WorkerLimits = WORKER_LIMITS,
 ) -> Runtime:
     settings = settings or Settings()
     campaign = load_campaign(settings.config_dir / "campaign.toml")
@@ -323,7 +333,8 @@ def create_service(
     carrier = EmailCarrier(transport or make_transport(settings), envelope_sender=parseaddr(settings.from_address)[1])
     delivery = Dispatcher(store, carrier, channel="email", clock=clock)
     slack_poster = _slack_poster(settings, store, renderer, clock)
-    channels = _channels(settings, renderer, clock)
+    email_reader = EmailReader(DocumentPool(document_limits))
+    channels = _channels(settings, renderer, clock, email_reader)
     dispatchers = [d for d in (delivery, slack_poster) if d is not None]
 
     def wake(channels: set[str] | None = None) -> None:
@@ -362,5 +373,5 @@ def create_service(
     return Runtime(
         settings=settings, store=store, campaign=campaign, councils=councils, renderer=renderer,
         service=service, delivery=delivery, queue=queue, clock=clock, jobs=jobs, slack_poster=slack_poster,
-        team=team, triage=triage, workspace=workspace, operations=operations,
+        team=team, triage=triage, workspace=workspace, operations=operations, email_reader=email_reader,
     )

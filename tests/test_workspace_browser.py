@@ -17,6 +17,7 @@ from tests.mailer import body_text, message, send, settle
 from tests.team_browser import TEAM, link_in
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as shown  # noqa: E402
@@ -53,8 +54,10 @@ def _shot(driver: object, directory: Path, name: str) -> None:
 
 
 def _heading(driver: object, text: str) -> None:
-    """Wait for the next page: its heading."""
-    WebDriverWait(driver, 15).until(shown.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
+    """Wait for the next page: its heading. While the browser swaps pages, the old
+    heading can vanish between finding it and reading it; that is retried, not failed."""
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
+        shown.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
 
 
 def _press(driver: object, button: object) -> str:

@@ -1,3 +1,4 @@
-"""The email channel: the SMTP handler (server), its reader (reading, with extract and
-the modules it uses), its composer (compose) and its carrier (sender), which intake.app
-registers with the core."""
+"""The email channel: the SMTP handler (server), its readers (reading, with extract and
+the modules it uses; attached documents opened by the worker processes of pool and
+sandbox, within limits), its composer (compose) and its carrier (sender), which
+intake.app registers with the core."""

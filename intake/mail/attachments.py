@@ -5,25 +5,31 @@ it were in the body.
 Tables become `Label: value` lines: a row of two cells is a label and its value; a table
 whose first row is a header gives `Header: cell` for each cell below it. Pure (bytes in,
 text out) and guarded: a file too large, a zip that unpacks to far more than it weighs,
-too many pages or cells, or any library failure gives a reason, never an exception.
+too many pages or cells, running out of memory, or any library failure gives a reason,
+never an exception. The work a document may cost is bounded where it is opened: the
+service opens each in a worker process with its own limits (intake/mail/pool.py).
 """
 from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from intake.mail.limits import (
+    MAX_ATTACHMENTS, MAX_BYTES, MAX_CHARS, MAX_COLUMNS, MAX_DEPTH, MAX_PAGES, MAX_ROWS, MAX_UNPACKED,
+)
 from intake.mail.text import normalise_newlines
 
-MAX_BYTES = 5 * 1024 * 1024  # an attachment larger than this is not opened
-MAX_UNPACKED = 50 * 1024 * 1024  # a .docx/.xlsx whose parts unpack to more is not opened
-MAX_PAGES = 30  # PDF pages read
-MAX_ROWS = 2_000  # spreadsheet rows read, over all sheets
-MAX_CHARS = 100_000  # text kept from one attachment
 MIN_PDF_TEXT = 20  # fewer characters than this from a PDF: a scan
-MAX_DEPTH = 3  # attachments inside winmail.dat inside ...
+
+# Why a document was not read, as the reply gives it ("We could not read your attachment
+# X: <reason>.").
+DAMAGED = "it could not be opened (it may be damaged or protected)"
+TOO_LARGE = "it is too large to read"
+TOO_LONG = "it took too long to read"
+TOO_MANY = f"we read at most {MAX_ATTACHMENTS} attachments from one email"
 
 WORD = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 EXCEL = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -53,6 +59,20 @@ class Attachment:
         return not self.problem
 
 
+@dataclass(frozen=True)
+class DocumentFile:
+    """One attached file as it came: what it is called, its declared type, its bytes."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
+# Opens documents, one list of Attachments for each file, in order: in this process
+# (open_here), or in worker processes with limits (intake.mail.pool.DocumentPool.open).
+Opener = Callable[[Sequence[DocumentFile]], list[list[Attachment]]]
+
+
 class Unreadable(Exception):
     """An attachment we could not read, with the reason to give the sender."""
 
@@ -73,17 +93,49 @@ def old_format(name: str, content_type: str) -> str | None:
     return OLD.get(extension) or OLD.get((content_type or "").lower())
 
 
+def unopened(file: DocumentFile) -> list[Attachment] | None:
+    """What is known of a file without opening it: [] for one that is not a document we
+    read (images, calendars...), the reason for one we will not open; None: open it."""
+    kind = kind_of(file.name, file.content_type)
+    if kind is None:
+        old = old_format(file.name, file.content_type)
+        if old:
+            return [Attachment(file.name, "old", problem=f"it is in the {old} format, which we cannot read")]
+        return []
+    if len(file.data) > MAX_BYTES:
+        return [Attachment(file.name, kind, problem=f"it is larger than {MAX_BYTES // (1024 * 1024)} MB")]
+    return None
+
+
+def read_attachments(files: Sequence[DocumentFile], opener: Opener | None = None) -> list[Attachment]:
+    """Every file as what was made of it, in order. What needs opening (at most
+    MAX_ATTACHMENTS documents; the rest are named as not read) is opened by `opener`, in
+    this process when there is none."""
+    planned: list[list[Attachment] | None] = []
+    to_open: list[DocumentFile] = []
+    for file in files:
+        known = unopened(file)
+        if known is None and len(to_open) >= MAX_ATTACHMENTS:
+            known = [Attachment(file.name, kind_of(file.name, file.content_type) or "", problem=TOO_MANY)]
+        if known is None:
+            to_open.append(file)
+        planned.append(known)
+    opened = iter((opener or open_here)(to_open) if to_open else [])
+    return [a for known in planned for a in (known if known is not None else next(opened))]
+
+
+def open_here(files: Sequence[DocumentFile]) -> list[list[Attachment]]:
+    """Each document opened in this process, with no limit on the work it takes."""
+    return [read_attachment(f.name, f.content_type, f.data) for f in files]
+
+
 def read_attachment(name: str, content_type: str, data: bytes, *, depth: int = 0) -> list[Attachment]:
     """The attachment (and, for winmail.dat and .msg, what is attached inside it) as
     text; [] for a file that is not a document we read (images, calendars...)."""
-    kind = kind_of(name, content_type)
-    if kind is None:
-        old = old_format(name, content_type)
-        if old:
-            return [Attachment(name, "old", problem=f"it is in the {old} format, which we cannot read")]
-        return []
-    if len(data) > MAX_BYTES:
-        return [Attachment(name, kind, problem=f"it is larger than {MAX_BYTES // (1024 * 1024)} MB")]
+    known = unopened(DocumentFile(name, content_type, data))
+    if known is not None:
+        return known
+    kind = kind_of(name, content_type) or ""
     try:
         if kind == "word":
             return [Attachment(name, kind, _cap(_word(data)))]
@@ -96,8 +148,10 @@ def read_attachment(name: str, content_type: str, data: bytes, *, depth: int = 0
         return _tnef(name, data, depth)
     except Unreadable as reason:
         return [Attachment(name, kind, problem=str(reason))]
+    except MemoryError:  # past the memory a worker process may use (intake/mail/sandbox.py)
+        return [Attachment(name, kind, problem=TOO_LARGE)]
     except Exception:  # noqa: BLE001 - a damaged or hostile file: each library raises its own
-        return [Attachment(name, kind, problem="it could not be opened (it may be damaged or protected)")]
+        return [Attachment(name, kind, problem=DAMAGED)]
 
 
 def _cap(text: str) -> str:
@@ -146,7 +200,7 @@ def _check_zip(data: bytes) -> None:
             if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
                 raise Unreadable("it unpacks to far more than its size (it may be hostile)")
     except zipfile.BadZipFile as error:
-        raise Unreadable("it could not be opened (it may be damaged or protected)") from error
+        raise Unreadable(DAMAGED) from error
 
 
 def _word(data: bytes) -> str:
@@ -182,8 +236,13 @@ def _excel(data: bytes) -> str:
         lines: list[str] = []
         budget = MAX_ROWS
         for sheet in book.worksheets:
+            if budget <= 0:
+                break
+            # Read no further than the caps, whatever the sheet declares: read-only mode pads
+            # every row to the declared width and fills the gaps up to the declared height.
+            columns = min(sheet.max_column or MAX_COLUMNS, MAX_COLUMNS)
             rows: list[list[str]] = []
-            for values in sheet.iter_rows(values_only=True):
+            for values in sheet.iter_rows(max_row=budget, max_col=columns, values_only=True):
                 if budget <= 0:
                     break
                 budget -= 1
@@ -263,7 +322,7 @@ def _tnef(name: str, data: bytes, depth: int) -> list[Attachment]:
 def _inside(files: Iterable[tuple[str, bytes]], depth: int) -> list[Attachment]:
     if depth >= MAX_DEPTH:
         return []
-    found: list[Attachment] = []
-    for inner_name, inner_data in files:
-        found.extend(read_attachment(str(inner_name), "", inner_data or b"", depth=depth + 1))
-    return found
+    inner = [DocumentFile(str(name), "", data or b"") for name, data in files]
+    return read_attachments(
+        inner, lambda chosen: [read_attachment(f.name, f.content_type, f.data, depth=depth + 1) for f in chosen]
+    )

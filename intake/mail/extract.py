@@ -7,7 +7,9 @@ an exception, because a message we cannot read is still a message we must keep a
 
 read_email composes the other modules: intake.mail.mime for the headers and the body (which
 uses intake.mail.html_text and intake.mail.quotes), intake.mail.automatic for machine-sent
-mail.
+mail, intake.mail.attachments for attached documents. Those it hands to `open_documents`:
+opened in this process by default; the service's reader (intake.mail.reading) passes one
+that opens them in worker processes with limits.
 """
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 
-from intake.mail.attachments import Attachment, read_attachment
+from intake.mail.attachments import Attachment, DocumentFile, Opener, read_attachments
 from intake.mail.automatic import automatic_reason, bounced_recipients, suppresses_replies
+from intake.mail.limits import MAX_TEXT
 from intake.mail.quotes import own_signature, strip_quoted
 from intake.mail.mime import body_text, decode_bytes, header_value, mailbox, parser_defects
 from intake.mail.text import normalise_newlines, normalise_space, tidy
@@ -43,10 +46,13 @@ class EmailContent:
     attachments: tuple[Attachment, ...] = ()  # attached documents, read or with why not
 
 
-def read_email(raw: bytes, *, envelope_from: str | None = None) -> EmailContent:
-    """Read one message. `envelope_from` is the SMTP MAIL FROM ("" or "<>" = null path)."""
+def read_email(
+    raw: bytes, *, envelope_from: str | None = None, open_documents: Opener | None = None
+) -> EmailContent:
+    """Read one message. `envelope_from` is the SMTP MAIL FROM ("" or "<>" = null path).
+    `open_documents` opens the documents attached (in this process when None)."""
     try:
-        return _read(raw, envelope_from)
+        return _read(raw, envelope_from, open_documents)
     except Exception as error:  # noqa: BLE001 - last resort: keep what we can, never raise
         text = normalise_newlines(decode_bytes(raw if isinstance(raw, bytes) else b"", None))
         return EmailContent(
@@ -56,26 +62,26 @@ def read_email(raw: bytes, *, envelope_from: str | None = None) -> EmailContent:
         )
 
 
-def _read(raw: bytes, envelope_from: str | None) -> EmailContent:
+def _read(raw: bytes, envelope_from: str | None, open_documents: Opener | None) -> EmailContent:
     try:
-        return _read_parts(raw, envelope_from)
+        return _read_parts(raw, envelope_from, open_documents)
     except RecursionError:
         # Nested deeper than the stdlib's parser can recurse (thousands of levels): still
         # a message with a sender, a subject and, somewhere, text.
         return _read_flat(raw, envelope_from)
 
 
-def _read_parts(raw: bytes, envelope_from: str | None) -> EmailContent:
+def _read_parts(raw: bytes, envelope_from: str | None, open_documents: Opener | None) -> EmailContent:
     message = BytesParser(policy=policy.default).parsebytes(raw)
     defects: list[str] = []
     subject = normalise_space(header_value(message, "subject", defects))
     sender_name, sender = mailbox(message, "from", defects)
     _, reply_to = mailbox(message, "reply-to", defects)
     full, new = body_text(message, subject, defects)
-    attached = tuple(attached_documents(message))
+    attached = tuple(read_attachments(document_files(message), open_documents))
     # An attachment's text is read after the body's, so a line the sender wrote in the
     # body wins over the same label in a form attached to it.
-    documents = "\n\n".join(a.text for a in attached if a.read)
+    documents = "\n\n".join(a.text for a in attached if a.read)[:MAX_TEXT]
     if documents:
         full, new = f"{full}\n\n{documents}", f"{new}\n\n{documents}"
     return EmailContent(
@@ -97,9 +103,10 @@ def _read_parts(raw: bytes, envelope_from: str | None) -> EmailContent:
     )
 
 
-def attached_documents(message: Message) -> list[Attachment]:
-    """Every attached document we read (Word, PDF, Excel, Outlook, winmail.dat), in order."""
-    found: list[Attachment] = []
+def document_files(message: Message) -> list[DocumentFile]:
+    """Every attached file that may be a document we read (Word, PDF, Excel, Outlook,
+    winmail.dat), in order, unopened."""
+    found: list[DocumentFile] = []
     for part in message.walk():
         if part.is_multipart():
             continue
@@ -110,7 +117,7 @@ def attached_documents(message: Message) -> list[Attachment]:
         if kind in ("text/plain", "text/html") and not name.lower().endswith((".docx", ".pdf", ".xlsx")):
             continue
         payload = part.get_payload(decode=True)
-        found.extend(read_attachment(name or "attachment", kind, payload if isinstance(payload, bytes) else b""))
+        found.append(DocumentFile(name or "attachment", kind, payload if isinstance(payload, bytes) else b""))
     return found
 
 

@@ -1,6 +1,7 @@
 """What each channel registers with the core (only the composition root, `intake/app.py`,
-does the registering): a reader (stored row -> `Message`) and an authenticator (what is
-proven about the sender) for the pipeline, and a composer (reply or scheduled post ->
+does the registering): a reader (stored row -> `Message`; a full reader too, when reading
+everything in a message means opening what is attached to it) and an authenticator (what
+is proven about the sender) for the pipeline, and a composer (reply or scheduled post ->
 outbound row for the outbox); where the team hears of things; where confirmation requests
 go. The outbox itself is the `outbound_messages` table and its dispatchers."""
 from __future__ import annotations
@@ -13,9 +14,19 @@ from intake.models import InboundMessage, OutboundMessage
 
 
 class Reader(Protocol):
-    """One stored row back into a `Message`. Pure; never raises."""
+    """One stored row back into a `Message`. Pure and quick (attached documents are not
+    opened); never raises. For the team's pages and replies, and the pipeline when the
+    channel has no full reader."""
 
     def __call__(self, row: InboundMessage) -> Message: ...
+
+
+class FullReader(Protocol):
+    """One stored row back into a `Message` with everything in it read, attached documents
+    included: work done away from the event loop (worker processes), which may take
+    seconds and is awaited. Never raises. The pipeline's reader, when a channel has one."""
+
+    async def __call__(self, row: InboundMessage) -> Message: ...
 
 
 class Composer(Protocol):
@@ -56,6 +67,7 @@ class Confirmer(Protocol):
 @dataclass
 class Channels:
     readers: dict[str, Reader] = field(default_factory=dict)
+    full_readers: dict[str, FullReader] = field(default_factory=dict)
     composers: dict[str, Composer] = field(default_factory=dict)
     authenticators: dict[str, Authenticator] = field(default_factory=dict)
     notices: Notices | None = None
@@ -66,10 +78,13 @@ class Channels:
         channel: str,
         *,
         reader: Reader,
+        full_reader: FullReader | None = None,
         composer: Composer | None = None,
         authenticator: Authenticator | None = None,
     ) -> None:
         self.readers[channel] = reader
+        if full_reader is not None:
+            self.full_readers[channel] = full_reader
         if composer is not None:
             self.composers[channel] = composer
         if authenticator is not None:

@@ -2,10 +2,15 @@
 
 `read`, `screen`, `authenticate`, `establish_sender` and `parse` run before the write
 transaction (they take the most time; arriving messages must not wait behind them), and
-all but `authenticate` (DNS) are pure; the rest run inside it.
+all but `read` (attached documents are opened in worker processes) and `authenticate`
+(DNS) are pure; `read`, and `parse` for a long text, work off the event loop. The rest
+run inside it.
 """
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from intake.messages import NOT_PROVEN, Authentication, Notice
@@ -20,10 +25,17 @@ from intake.pipeline.record import record_outbound
 from intake.pipeline.run import Run, Stop
 
 
-def read(run: Run) -> None:
-    """The stored row back into a message, by the reader its channel registered."""
-    reader = run.world.channels.readers[run.row.channel]
-    run.message = reader(run.row)
+LONG_TEXT = 5_000  # characters: a longer text is parsed on a thread
+# Threads of their own: the default executor's may all be waiting on DNS (authenticate).
+_PARSING = ThreadPoolExecutor(2, thread_name_prefix="cib-parsing")
+
+
+async def read(run: Run) -> None:
+    """The stored row back into a message, by the reader its channel registered: the full
+    one, which opens attached documents away from the event loop, when it has one."""
+    channels = run.world.channels
+    full = channels.full_readers.get(run.row.channel)
+    run.message = await full(run.row) if full is not None else channels.readers[run.row.channel](run.row)
 
 
 def screen(run: Run) -> None:
@@ -60,17 +72,21 @@ def establish_sender(run: Run) -> None:
 ASSIGNED = "assigned"
 
 
-def parse(run: Run) -> None:
+async def parse(run: Run) -> None:
     message, world = run.msg, run.world
     form = message.form
     if message.confirms:
         run.parsed = Parsed(kind="confirmation")  # a reply to a confirmation request, nothing else
     elif form is None:
         text = _assigned(message.meta) + message.text
-        run.parsed = parse_message(
-            message.subject, text, campaign=world.campaign, councils=world.councils,
+        parsing = partial(
+            parse_message, message.subject, text, campaign=world.campaign, councils=world.councils,
             sender_name=message.sender_name, signature=message.signature,
         )
+        # A long text (an email's documents can give 200,000 characters) takes seconds to
+        # parse, which the event loop must not wait for; a short one costs less than the hop.
+        long = len(text) > LONG_TEXT
+        run.parsed = await asyncio.get_running_loop().run_in_executor(_PARSING, parsing) if long else parsing()
     elif form.kind == "nomination":
         draft = parse_nomination_form(form.values, campaign=world.campaign, councils=world.councils)
         run.parsed = Parsed(kind="nomination", nominations=[draft])
