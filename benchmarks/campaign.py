@@ -41,9 +41,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import aiohttp  # noqa: E402
 from aiosmtpd.smtp import SMTP  # noqa: E402
 
-from intake.app import create_service  # noqa: E402
-from intake.councils import REGIONS  # noqa: E402
-from intake.settings import DEFAULT_CONFIG_DIR, Settings  # noqa: E402
+from intake.runtime.composition import create_service  # noqa: E402
+from intake.campaign.register import REGIONS  # noqa: E402
+from intake.runtime.settings import DEFAULT_CONFIG_DIR, Settings  # noqa: E402
 from slack_support.harness import ADMIN, make_api, slack_settings  # noqa: E402
 from slack_support.signing import SlackSender  # noqa: E402
 from tests.conftest import Clock, Relay, _create_database, _drop_database  # noqa: E402

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.smtp import SMTP  # noqa: E402
 
-from intake.db import upgrade  # noqa: E402
+from intake.runtime.schema import upgrade  # noqa: E402
 from intake.mail.compose import compose  # noqa: E402
 from intake.mail.sender import EmailCarrier, RelayTransport  # noqa: E402
 from intake.models import OutboundMessage  # noqa: E402

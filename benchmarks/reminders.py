@@ -25,15 +25,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiosmtpd.smtp import SMTP  # noqa: E402
 
 from intake import reminders as plan  # noqa: E402
-from intake.campaign import load_campaign  # noqa: E402
-from intake.contacts import Contact, Contacts  # noqa: E402
-from intake.councils import REGIONS, Council, CouncilRegister, load_councils  # noqa: E402
-from intake.db import upgrade  # noqa: E402
+from intake.campaign.definition import load_campaign  # noqa: E402
+from intake.campaign.contacts import Contact, Contacts  # noqa: E402
+from intake.campaign.register import REGIONS, Council, CouncilRegister, load_councils  # noqa: E402
+from intake.runtime.schema import upgrade  # noqa: E402
 from intake.mail.compose import compose  # noqa: E402
 from intake.mail.sender import RelayTransport  # noqa: E402
 from intake.models import OutboundMessage  # noqa: E402
 from intake.render import Renderer  # noqa: E402
-from intake.settings import DEFAULT_CONFIG_DIR, DEFAULT_TEMPLATES_DIR  # noqa: E402
+from intake.runtime.settings import DEFAULT_CONFIG_DIR, DEFAULT_TEMPLATES_DIR  # noqa: E402
 from intake.store import Store  # noqa: E402
 
 LONDON = ZoneInfo("Europe/London")

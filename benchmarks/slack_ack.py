@@ -84,8 +84,8 @@ async def _bare_app(api_url: str, port_out: multiprocessing.Queue) -> None:
 
 
 async def _bot(api_url: str, port_out: multiprocessing.Queue, database: str) -> None:
-    from intake.app import create_service
-    from intake.settings import Settings
+    from intake.runtime.composition import create_service
+    from intake.runtime.settings import Settings
 
     settings = Settings(
         SLACK_BOT_TOKEN=BOT_TOKEN,

@@ -66,8 +66,8 @@ async def _bare(port_out: mp.Queue, stop: mp.Event) -> None:
 
 
 async def _full(port_out: mp.Queue, stop: mp.Event, database: str | None, done_out: mp.Queue) -> None:
-    from intake.app import create_service
-    from intake.settings import Settings
+    from intake.runtime.composition import create_service
+    from intake.runtime.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="cib-bench-"))
     settings = Settings(

@@ -1,4 +1,4 @@
-"""The Slack channel: a Bolt app (bot.app) started by bot.runner.start_slack, which keeps
+"""The Slack channel: a Bolt app (bot.bolt_app) started by bot.runner.start_slack, which keeps
 what arrives through intake.service before it acknowledges it; the channel's reader
-(bot.reading), composer (bot.composer) and carrier (bot.posting), which intake.app
+(bot.slack_reader), composer (bot.composer) and carrier (bot.posting), which intake.runtime.composition
 registers with the core; Block Kit from templates/slack/."""

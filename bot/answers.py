@@ -1,4 +1,4 @@
-"""After the ack: answering what bot.keeping kept.
+"""After the ack: answering what bot.keep_then_ack kept.
 
     users.info -> IntakeService.process(identified=...) (the core records who sent it, and
       the replies and team notices in the outbox, held for us) -> Poster.send_held

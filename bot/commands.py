@@ -12,8 +12,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from intake.campaign import Campaign
-from intake.councils import normalise
+from intake.campaign.definition import Campaign
+from intake.campaign.register import normalise
 from intake.parsing import find_references
 
 Action = Literal["service", "offer_modal", "nomination_modal", "choose_offer", "digest", "export", "team", "hint"]

@@ -1,6 +1,6 @@
 """What the parts of the Slack channel share: the core they hand requests to (`Service`),
 the outbox's Slack dispatcher that posts what the core recorded (`Poster`), where a note
-of the bot's own goes (`Target`), and `SlackContext`, built once by bot.app and handed to
+of the bot's own goes (`Target`), and `SlackContext`, built once by bot.bolt_app and handed to
 each listener module (events, slash, modals) and to keeping and answers.
 """
 from __future__ import annotations
@@ -15,11 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.auth import BotIdentity
 from bot.identity import Directory, Person
 from bot.tasks import Background
-from bot.views import SlackViews
-from intake.campaign import Campaign
-from intake.councils import CouncilRegister
+from bot.slack_views import SlackViews
+from intake.campaign.definition import Campaign
+from intake.campaign.register import CouncilRegister
 from intake.messages import FormInput, Identified, Inbound, Kept, Outcome
-from intake.settings import Settings
+from intake.runtime.settings import Settings
 
 
 class Service(Protocol):

@@ -1,7 +1,7 @@
 """Message and app_mention events: which are a person writing to the bot (DMs, and
 @mentions in channels), which are edits, and which are not for the core at all.
 
-A person's message is kept and then acknowledged (bot.keeping), and answered in the same
+A person's message is kept and then acknowledged (bot.keep_then_ack), and answered in the same
 thread after the ack (bot.answers). An edit is not applied: the person is told so, once per
 edit however often Slack retries the event (`_Recent`). Everything else is acknowledged and
 left alone.
@@ -18,8 +18,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.answers import answer, post
 from bot.context import SlackContext, Target
-from bot.keeping import ToKeep, keep_then_ack, retry_event
-from bot.text import plain_text
+from bot.keep_then_ack import ToKeep, keep_then_ack, retry_event
+from bot.mrkdwn import plain_text
 
 # Message subtypes that are a person writing; everything else (edits, deletions, joins,
 # bots, replies-count updates) is not a new message for the core.

@@ -2,7 +2,7 @@
 views, closed views and legacy dialogs. Each is acknowledged and deliberately left alone,
 so Slack neither retries it nor shows the user an error; nothing is kept or answered.
 
-These listeners match anything of their kind, so bot.app registers them after the
+These listeners match anything of their kind, so bot.bolt_app registers them after the
 listeners that handle requests (Bolt runs the first listener that matches).
 """
 from __future__ import annotations

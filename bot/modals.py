@@ -4,7 +4,7 @@ type-ahead, and the submission.
 
 Before the ack, and storing nothing: the type-ahead options, and the inline errors of a
 form that is not valid (`response_action: errors`, from `IntakeService.check_form`). A valid
-form is kept, then acknowledged (which closes it), then answered by DM (bot.keeping,
+form is kept, then acknowledged (which closes it), then answered by DM (bot.keep_then_ack,
 bot.answers).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answers import answer, post
 from bot.context import SlackContext, Target
-from bot.forms import (
+from bot.modal_forms import (
     NOMINATION_CALLBACK,
     OFFER_CALLBACK,
     Prefill,
@@ -33,8 +33,8 @@ from bot.forms import (
     offer_modal_context,
 )
 from bot.identity import Person
-from bot.keeping import ToKeep, keep_then_ack, submit_again
-from intake.replies import when
+from bot.keep_then_ack import ToKeep, keep_then_ack, submit_again
+from intake.reports.reply_data import when
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.identity import Directory
 from bot.fitting import fit_message, pages
-from bot.views import SlackViews
+from bot.slack_views import SlackViews
 from intake.messages import Reply
 from intake.models import OutboundMessage
 

@@ -1,6 +1,6 @@
 """Starting and stopping the Slack channel inside the service's event loop.
 
-`start_slack` is called by `intake.app.Runtime.start`:
+`start_slack` is called by `intake.runtime.composition.Runtime.start`:
   - no SLACK_BOT_TOKEN (or neither a signing secret nor an app token): no Slack, one log line;
   - SLACK_APP_TOKEN set: Socket Mode (no public URL needed);
   - otherwise HTTP: POST /slack/events (events, commands, interactivity and options all on
@@ -26,12 +26,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import SlackBot
+from bot.bolt_app import SlackBot
 from bot.posting import SlackCarrier
 from bot.tasks import Background
-from bot.views import SlackViews
+from bot.slack_views import SlackViews
 from intake.render import Renderer
-from intake.settings import Settings, secret
+from intake.runtime.settings import Settings, secret
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def add_routes(app: web.Application, bot: SlackBot) -> None:
                 bolt_request = await to_bolt_request(request)
             except Exception:  # noqa: BLE001 - a body Bolt cannot read is the sender's fault
                 return web.Response(status=400, text="malformed request")
-            return await to_aiohttp_response(await bot.app.async_dispatch(bolt_request))
+            return await to_aiohttp_response(await bot.bolt_app.async_dispatch(bolt_request))
 
     app.router.add_post(EVENTS_PATH, events)
 
@@ -232,11 +232,11 @@ async def start_slack(
         if socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            runner.socket = AsyncSocketModeHandler(bot.app, secret(settings.slack_app_token), web_client=client)
+            runner.socket = AsyncSocketModeHandler(bot.bolt_app, secret(settings.slack_app_token), web_client=client)
             await runner.socket.connect_async()
             log.info("Slack connected in Socket Mode")
         elif http is not None:
-            # The service's HTTP server (intake.app) serves it; host and port are set there.
+            # The service's HTTP server (intake.runtime.composition) serves it; host and port are set there.
             add_routes(http, bot)
             log.info("Slack events at %s", EVENTS_PATH)
         else:

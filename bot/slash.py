@@ -7,7 +7,7 @@
   - `verify`, `reject`, `decide` and `audit`, the CIB team's actions on an entry:
     bot.team_actions;
   - anything else (help, deadlines, status, ...) is a question for the core, like the same
-    words in a DM: kept, then acked (bot.keeping), then answered by DM (bot.answers).
+    words in a DM: kept, then acked (bot.keep_then_ack), then answered by DM (bot.answers).
 """
 from __future__ import annotations
 
@@ -21,15 +21,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.answers import answer, post
 from bot.commands import parse_command
 from bot.context import SlackContext, Target
-from bot.keeping import ToKeep, ask_again, keep_then_ack
+from bot.keep_then_ack import ToKeep, ask_again, keep_then_ack
 from bot.modals import open_form
 from bot.team_actions import TeamActions
-from bot.text import plain_text
-from bot.views import SlackViews
-from intake.export import to_csv
-from intake.jobs.digest import Source, build_digest
-from intake.replies import deadline_view
-from intake.settings import DEFAULT_TEMPLATES_DIR
+from bot.mrkdwn import plain_text
+from bot.slack_views import SlackViews
+from intake.reports.export import to_csv
+from intake.jobs.digest_job import Source, build_digest
+from intake.reports.reply_data import deadline_view
+from intake.runtime.settings import DEFAULT_TEMPLATES_DIR
 
 
 class SlashCommands:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from intake.lull import lull
+from intake.outbox.lull import lull
 
 log = logging.getLogger(__name__)
 

@@ -38,9 +38,9 @@ from bot.answers import post
 from bot.commands import Command
 from bot.context import SlackContext, Target
 from bot.fitting import pages
-from bot.forms import metadata as form_metadata, state_values
+from bot.modal_forms import metadata as form_metadata, state_values
 from bot.identity import Person
-from intake.replies import when
+from intake.reports.reply_data import when
 from intake.team.board import detail_words, field_titles
 
 log = logging.getLogger(__name__)

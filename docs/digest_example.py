@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from intake.app import create_service  # noqa: E402
+from intake.runtime.composition import create_service  # noqa: E402
 from intake.schedule import send_digest  # noqa: E402
-from intake.settings import Settings  # noqa: E402
+from intake.runtime.settings import Settings  # noqa: E402
 from tests.campaign_seed import receive, nominate, submit  # noqa: E402
 
 LONDON = ZoneInfo("Europe/London")

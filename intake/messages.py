@@ -172,7 +172,7 @@ class Message:
     admin: bool = False
     quiet: bool = False  # never answered (a bot the channel found out about late)
     meta: dict[str, Any] = field(default_factory=dict)  # the channel's own (where to answer)
-    confirms: str | None = None  # the confirmation token it carries (see intake/confirmations.py)
+    confirms: str | None = None  # the confirmation token it carries (see intake/parsing/confirmation_tokens.py)
     bounced: tuple[str, ...] = ()  # a bounce of our mail: the addresses it did not reach
     sender_name: str | None = None  # the display name it was sent under (a claim, like the address)
     signature: str = ""  # the sign-off block the channel cut from `text`, if any

@@ -3,7 +3,7 @@ templates/<channel>/<kind>.*.j2: the template names are made in this module only
 
 Email gets a plain-text and an HTML part (HTML autoescaped); Slack gets Block Kit JSON.
 Escaping for a channel's markup is that channel's: it hands its filters in (the Slack
-channel's `mrkdwn`, see `bot/text.py`) when the composition root builds the renderer.
+channel's `mrkdwn`, see `bot/mrkdwn.py`) when the composition root builds the renderer.
 """
 from __future__ import annotations
 
@@ -55,10 +55,15 @@ class Renderer:
     def has(self, name: str) -> bool:
         return name in self._names
 
+    def names(self) -> list[str]:
+        """Every template's name: the folder holds Python's files too (it is installed as a
+        package), which are not templates."""
+        return self.env.list_templates(extensions=["j2"])
+
     @property
     def _names(self) -> set[str]:
         if self._known is None:
-            self._known = set(self.env.list_templates())
+            self._known = set(self.names())
         return self._known
 
     def email(self, kind: str, context: dict[str, Any]) -> tuple[str, str]:

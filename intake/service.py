@@ -7,15 +7,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from intake.campaign import Campaign
-from intake.contacts import Contacts
-from intake.councils import CouncilRegister
+from intake.campaign.definition import Campaign
+from intake.campaign.contacts import Contacts
+from intake.campaign.register import CouncilRegister
 from intake.messages import FormInput, Identified, Inbound, Kept, Outcome, storable
 from intake.parsing import FieldError, missing_required, parse_form, parse_nomination_form
 from intake.pipeline import Channels, Pipeline, World
-from intake.pipeline.limits import RateLimits
-from intake.records import records
-from intake.replies import when
+from intake.pipeline.reply_limits import RateLimits
+from intake.campaign.records import records
+from intake.reports.reply_data import when
 from intake.store import Store
 
 

@@ -7,7 +7,7 @@ import textwrap
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from intake.app import Runtime
+from intake.runtime.composition import Runtime
 from intake.messages import Inbound, Outcome
 from tests.mailer import stamp
 

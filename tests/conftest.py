@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from intake.app import Runtime, create_service
-from intake.settings import Settings
+from intake.runtime.composition import Runtime, create_service
+from intake.runtime.settings import Settings
 
 PG_ENV = "CIB_TEST_DATABASE_URL"
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

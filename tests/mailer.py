@@ -10,7 +10,7 @@ from email.utils import getaddresses, make_msgid
 
 import aiosmtplib
 
-from intake.app import Runtime
+from intake.runtime.composition import Runtime
 
 
 def message(

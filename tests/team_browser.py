@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from bs4 import BeautifulSoup
 
-from intake.app import Runtime
+from intake.runtime.composition import Runtime
 from tests.conftest import Relay
 from tests.mailer import body_text
 

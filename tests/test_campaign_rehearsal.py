@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from intake.app import create_service
-from intake.settings import Settings
+from intake.runtime.composition import create_service
+from intake.runtime.settings import Settings
 from slack_support.harness import ADMIN, make_api, slack_settings
 from slack_support.signing import SlackSender
 from tests.conftest import Clock, Relay

@@ -125,7 +125,7 @@ def test_db_upgrade_creates_the_schema(tmp_path):
 def test_invalid_campaign_config_names_file_key_and_problem(tmp_path):
     config = tmp_path / "config"
     config.mkdir()
-    from intake.settings import DEFAULT_CONFIG_DIR
+    from intake.runtime.settings import DEFAULT_CONFIG_DIR
 
     (config / "councils.csv").write_bytes((DEFAULT_CONFIG_DIR / "councils.csv").read_bytes())
     text_ = (DEFAULT_CONFIG_DIR / "campaign.toml").read_text()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from intake.settings import DEFAULT_CONFIG_DIR
+from intake.runtime.settings import DEFAULT_CONFIG_DIR
 from tests.mailer import message, send, settle
 
 
@@ -166,7 +166,7 @@ async def test_serve_logs_one_json_object_per_line(tmp_path):
 
 
 def test_every_list_setting_is_read_comma_separated_from_the_environment(monkeypatch):
-    from intake.settings import Settings
+    from intake.runtime.settings import Settings
 
     lists = {name: info for name, info in Settings.model_fields.items() if "list" in str(info.annotation)}
     typed = {"trusted_proxies": ("10.0.0.1, 10.0.0.0/8", ["10.0.0.1", "10.0.0.0/8"])}  # checked as addresses
@@ -180,7 +180,7 @@ def test_every_list_setting_is_read_comma_separated_from_the_environment(monkeyp
 
 async def test_help_loads_neither_the_service_nor_its_drivers(tmp_path):
     code = ("import sys, intake.cli; heavy = {'sqlalchemy', 'aiosqlite', 'asyncpg', 'aiosmtpd', 'slack_bolt', "
-            "'slack_sdk', 'apscheduler', 'alembic', 'openpyxl', 'pydantic_settings', 'intake.app'}; "
+            "'slack_sdk', 'apscheduler', 'alembic', 'openpyxl', 'pydantic_settings', 'intake.runtime.composition'}; "
             "print(sorted(m for m in heavy if m in sys.modules))")
     process = await asyncio.create_subprocess_exec(sys.executable, "-c", code, cwd=tmp_path,
                                                    stdout=asyncio.subprocess.PIPE)

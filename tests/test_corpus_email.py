@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from intake.settings import DEFAULT_CONFIG_DIR
-from intake.campaign import Campaign, load_campaign
-from intake.councils import CouncilRegister, load_councils
+from intake.runtime.settings import DEFAULT_CONFIG_DIR
+from intake.campaign.definition import Campaign, load_campaign
+from intake.campaign.register import CouncilRegister, load_councils
 from intake.mail.extract import read_email
 from intake.parsing import Kind, parse_message
 

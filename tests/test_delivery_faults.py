@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from intake.app import create_service
+from intake.runtime.composition import create_service
 from intake.models import OutboundMessage
 from intake.outbox.dispatch import LEASE, Dispatcher
 from intake.outbox.owners import this_process

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.slash import digest_for_slack
-from intake.digest import due_digest
-from intake.jobs.digest import build_digest
+from intake.reports.digest import due_digest
+from intake.jobs.digest_job import build_digest
 from intake.jobs import send_digest
 from intake.outbox.retry import MAX_ATTEMPTS
 from tests.campaign_seed import flush, nominate, receive, submit

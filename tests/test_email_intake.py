@@ -8,7 +8,7 @@ import smtplib
 import pytest
 from sqlalchemy import text
 
-from intake.app import create_service
+from intake.runtime.composition import create_service
 from tests.mailer import body_text, message, send, settle, smtp_error
 
 PBR = """

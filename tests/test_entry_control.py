@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from intake.app import Runtime, create_service
-from intake.jobs.digest import send_digest
+from intake.runtime.composition import Runtime, create_service
+from intake.jobs.digest_job import send_digest
 from intake.models import OutboundMessage
 from slack_support.harness import make_api, slack_settings
 from tests.mailer import body_text, message, send, settle, stamp

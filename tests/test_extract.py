@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from intake.settings import DEFAULT_CONFIG_DIR
-from intake.campaign import Campaign, load_campaign
-from intake.councils import CouncilRegister, load_councils
+from intake.runtime.settings import DEFAULT_CONFIG_DIR
+from intake.campaign.definition import Campaign, load_campaign
+from intake.campaign.register import CouncilRegister, load_councils
 from intake.mail.extract import EmailContent, read_email
 from intake.mail.html_text import html_to_text
 from intake.mail.quotes import strip_quoted

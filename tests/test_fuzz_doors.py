@@ -32,7 +32,7 @@ from tests.campaign_seed import nominate, submit
 from tests.fuzzing import each_example
 from tests.mailer import message, send, settle
 from tests.team_browser import TEAM, TeamBrowser
-from workspace.limits import Attempts
+from workspace.sign_in_limits import Attempts
 
 FORM = "application/x-www-form-urlencoded"
 

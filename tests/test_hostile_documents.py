@@ -16,11 +16,11 @@ from email.utils import make_msgid
 
 import pytest
 
-from intake.app import Runtime, create_service
+from intake.runtime.composition import Runtime, create_service
 from intake.mail.attachments import DocumentFile, TOO_LARGE, TOO_LONG, TOO_MANY, read_attachments
-from intake.mail.limits import MAX_ATTACHMENTS, WorkerLimits
+from intake.mail.document_limits import MAX_ATTACHMENTS, WorkerLimits
 from intake.mail.pool import DocumentPool
-from intake.mail.reading import read_email_row
+from intake.mail.mail_reader import read_email_row
 from intake.models import InboundMessage
 from tests.hostile_documents import FORM, huge_sheet, many_lines, slow_pdf, word_bomb
 from tests.mailer import body_text, message, send, settle

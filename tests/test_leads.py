@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from intake.leads import appendix_a, render, to_markdown
+from intake.reports.appendix_a import appendix_a, render, to_markdown
 from tests.campaign_seed import flush, nominate
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from intake.app import create_service
+from intake.runtime.composition import create_service
 from intake.jobs import send_digest
 from intake.messages import Inbound
 from tests.mailer import message, send, settle

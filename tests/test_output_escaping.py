@@ -30,12 +30,12 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from openpyxl import load_workbook
 
-from intake.leads import to_markdown
-from intake.settings import DEFAULT_TEMPLATES_DIR
+from intake.reports.appendix_a import to_markdown
+from intake.runtime.settings import DEFAULT_TEMPLATES_DIR
 from tests.fuzzing import each_example
 from tests.mailer import message, send, settle
 from tests.team_browser import TEAM, TeamBrowser
-from workspace.limits import Attempts
+from workspace.sign_in_limits import Attempts
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # What a terminal must never be handed from data: C0 and C1 controls but the line break.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from intake.settings import DEFAULT_CONFIG_DIR
-from intake.campaign import Campaign, load_campaign
-from intake.councils import CouncilRegister, load_councils
+from intake.runtime.settings import DEFAULT_CONFIG_DIR
+from intake.campaign.definition import Campaign, load_campaign
+from intake.campaign.register import CouncilRegister, load_councils
 from intake.parsing import (
     FieldError,
     Parsed,

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from intake.campaign import load_campaign
-from intake.councils import load_councils
+from intake.campaign.definition import load_campaign
+from intake.campaign.register import load_councils
 from intake.parsing import parse_message
 from intake.parsing.prose import signature
-from intake.settings import DEFAULT_CONFIG_DIR
+from intake.runtime.settings import DEFAULT_CONFIG_DIR
 from tests.mailer import body_text, message, send, settle
 
 CAMPAIGN = load_campaign(DEFAULT_CONFIG_DIR / "campaign.toml")

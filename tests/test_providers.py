@@ -7,8 +7,8 @@ import csv
 
 import pytest
 
-from intake.councils import ConfigError, load_councils, with_providers
-from intake.settings import DEFAULT_CONFIG_DIR
+from intake.campaign.register import ConfigError, load_councils, with_providers
+from intake.runtime.settings import DEFAULT_CONFIG_DIR
 from tests.mailer import body_text, message, send, settle, stamp
 
 REGISTER = load_councils(DEFAULT_CONFIG_DIR / "councils.csv")

@@ -3,9 +3,9 @@ processed, but draws no reply, and the team is told (in the digest); other sende
 answered."""
 from __future__ import annotations
 
-from intake.app import create_service
-from intake.jobs.digest import send_digest
-from intake.pipeline.limits import Limit, exceeded
+from intake.runtime.composition import create_service
+from intake.jobs.digest_job import send_digest
+from intake.pipeline.reply_limits import Limit, exceeded
 from tests.mailer import message, send, settle
 
 

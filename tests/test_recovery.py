@@ -123,7 +123,7 @@ async def test_a_message_nested_two_thousand_levels_deep_is_kept_and_read(runtim
     import smtplib
 
     from intake.mail.extract import read_email
-    from workspace.messages import attachments
+    from workspace.message_view import attachments
 
     raw = stamp(_nested(2000))
     assert read_email(raw).subject == "Children's centres support"

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.campaign import load_campaign
-from intake.contacts import parse_contacts
-from intake.councils import ConfigError, load_councils
-from intake.reminders import (
+from intake.campaign.definition import load_campaign
+from intake.campaign.contacts import parse_contacts
+from intake.campaign.register import ConfigError, load_councils
+from intake.reports.reminders import (
     Facts,
     NominationFact,
     SubmissionFact,
@@ -22,7 +22,7 @@ from intake.reminders import (
     reminder_slots,
     senders_by_council,
 )
-from intake.settings import DEFAULT_CONFIG_DIR
+from intake.runtime.settings import DEFAULT_CONFIG_DIR
 
 LONDON = ZoneInfo("Europe/London")
 CAMPAIGN = load_campaign(DEFAULT_CONFIG_DIR / "campaign.toml")
@@ -165,7 +165,7 @@ def test_bad_contacts_rows_name_the_line(text, problem):
 
 
 def test_shipped_contacts_file_loads():
-    from intake.contacts import load_contacts
+    from intake.campaign.contacts import load_contacts
 
     contacts = load_contacts(DEFAULT_CONFIG_DIR / "contacts.csv", COUNCILS)
     assert contacts.by_council and contacts.region_channels

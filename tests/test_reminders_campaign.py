@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-from intake.app import create_service
+from intake.runtime.composition import create_service
 from intake.jobs import send_digest, send_due_reminders
 from tests.campaign_seed import flush, nominate, submit
 

@@ -8,7 +8,7 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from intake.app import create_service
+from intake.runtime.composition import create_service
 from intake.jobs import send_due_reminders
 from intake.jobs.scheduler import Scheduler, start_scheduler
 from tests.campaign_seed import flush

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from intake.app import create_service
+from intake.runtime.composition import create_service
 from intake.jobs import send_digest, send_due_reminders
 from tests.campaign_seed import flush
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from pydantic import ValidationError
 
-from intake.app import Runtime, create_service
-from intake.pipeline.limits import Limit
-from intake.settings import Settings
+from intake.runtime.composition import Runtime, create_service
+from intake.pipeline.reply_limits import Limit
+from intake.runtime.settings import Settings
 from tests.team_browser import TEAM, Page, TeamBrowser
-from workspace.limits import Attempts, client_of, networks
+from workspace.sign_in_limits import Attempts, client_of, networks
 
 OUTSIDER = "203.0.113.7"
 MEMBER = "198.51.100.2"

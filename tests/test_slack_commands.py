@@ -169,7 +169,7 @@ async def test_digest_for_the_team_only(slack):
 
 
 async def test_admin_listed_by_email_is_recognised(settings_factory, clock):
-    from intake.app import create_service
+    from intake.runtime.composition import create_service
     from slack_support.harness import make_api, slack_settings
     from slack_support.signing import SlackSender
 

@@ -13,7 +13,7 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from bot.runner import NOT_CONFIGURED, start_slack
-from intake.app import create_service
+from intake.runtime.composition import create_service
 from slack_support.harness import CAMDEN, make_api, slack, slack_settings  # noqa: F401
 from slack_support.signing import (
     SIGNING_SECRET,

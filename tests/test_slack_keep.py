@@ -11,7 +11,7 @@ import time
 from slack_support.harness import CAMDEN, HULL, OTHER_BOT, slack  # noqa: F401
 from slack_support.signing import command_form, dm_event, event_envelope, view_submission
 
-from bot.app import NOT_STORED
+from bot.bolt_app import NOT_STORED
 
 PBR = (
     "Offer: PbR pathfinder\n"

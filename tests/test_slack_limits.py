@@ -12,7 +12,7 @@ from slack_support.harness import CAMDEN, TEAM_CHANNEL, slack  # noqa: F401
 from slack_support.signing import dm_event, event_envelope
 
 from bot.fitting import pages
-from bot.forms import Prefill, nomination_modal_context, offer_modal_context
+from bot.modal_forms import Prefill, nomination_modal_context, offer_modal_context
 from intake.jobs import send_digest
 from intake.models import AuditEntry, Submission
 

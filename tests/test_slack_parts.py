@@ -8,20 +8,20 @@ import pytest
 import yaml
 
 from bot.commands import Command, parse_command, resolve_target
-from bot.forms import (
+from bot.modal_forms import (
     NOMINATION_CALLBACK,
     OFFER_CALLBACK,
     form_input,
     inline_errors,
     state_values,
 )
-from bot.text import mrkdwn_escape, plain_text
+from bot.mrkdwn import mrkdwn_escape, plain_text
 from bot.fitting import MAX_BLOCKS, fit_message, pages
-from bot.views import SlackViews
-from intake.campaign import load_campaign
-from intake.councils import load_councils
+from bot.slack_views import SlackViews
+from intake.campaign.definition import load_campaign
+from intake.campaign.register import load_councils
 from intake.messages import Reply
-from intake.settings import DEFAULT_CONFIG_DIR, DEFAULT_TEMPLATES_DIR
+from intake.runtime.settings import DEFAULT_CONFIG_DIR, DEFAULT_TEMPLATES_DIR
 
 CONFIG = DEFAULT_CONFIG_DIR
 CAMPAIGN = load_campaign(CONFIG / "campaign.toml")
@@ -193,7 +193,7 @@ def test_every_slack_template_has_a_known_context_or_is_a_reply_kind():
 
 
 def test_modals_render_within_slacks_limits():
-    from bot.forms import Prefill, nomination_modal_context, offer_modal_context
+    from bot.modal_forms import Prefill, nomination_modal_context, offer_modal_context
 
     views = _views()
     prefill = Prefill(email="jo@camden.gov.uk", name="Jo", council=COUNCILS.get("E09000007"))

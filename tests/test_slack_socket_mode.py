@@ -6,7 +6,7 @@ from slack_support.harness import CAMDEN, make_api, slack_settings
 from slack_support.signing import command_form, dm_event, event_envelope
 from slack_support.webapi import APP_TOKEN
 
-from intake.app import create_service
+from intake.runtime.composition import create_service
 
 
 async def test_socket_mode_answers_events_and_commands(settings_factory, clock):

@@ -17,8 +17,8 @@ from slack_support.harness import (
 from slack_support.signing import SlackSender, command_form, dm_event, event_envelope, new_ts, view_submission
 from slack_support.webapi import BOT_ID, BOT_USER_ID, Call
 
-from intake.app import create_service
-from intake.settings import Settings
+from intake.runtime.composition import create_service
+from intake.runtime.settings import Settings
 
 ADMIN_2 = "U0CIBTEAM2"  # a second CIB team member
 _urls = itertools.count(1)

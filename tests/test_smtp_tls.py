@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from intake.app import create_service
+from intake.runtime.composition import create_service
 from tests.mailer import message
 
 PBR = """

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from intake.store import Store
-from intake.writer_lock import WriterLock
+from intake.store.writer_lock import WriterLock
 
 
 def _keep(store: Store, external_id: str | None, channel: str = "email"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.mailer import message, send, settle
 from slack_support.harness import TEAM_CHANNEL, make_api, slack_settings
 
-from intake.app import create_service
+from intake.runtime.composition import create_service
 
 PBR = """
     Council: London Borough of Camden

@@ -26,19 +26,19 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from bot.fitting import pages
-from bot.forms import Prefill, nomination_modal_context, offer_modal_context
+from bot.modal_forms import Prefill, nomination_modal_context, offer_modal_context
 from bot.team_actions import audit_view
-from bot.text import FILTERS as SLACK_FILTERS
-from intake import digest as digests
-from intake import reminders as plan
-from intake.app import create_service
-from intake.campaign import Campaign, load_campaign
-from intake.confirmations import EXPIRY, new_token
-from intake.councils import REGIONS, CouncilRegister, load_councils
-from intake.db import open_database
+from bot.mrkdwn import FILTERS as SLACK_FILTERS
+from intake.reports import digest as digests
+from intake.reports import reminders as plan
+from intake.runtime.composition import create_service
+from intake.campaign.definition import Campaign, load_campaign
+from intake.parsing.confirmation_tokens import EXPIRY, new_token
+from intake.campaign.register import REGIONS, CouncilRegister, load_councils
+from intake.runtime.schema import open_database
 from intake.jobs.facts import submission_facts
-from intake.leads import appendix_a
-from intake.leads import render as render_leads
+from intake.reports.appendix_a import appendix_a
+from intake.reports.appendix_a import render as render_leads
 from intake.mail.compose import compose, reply_subject
 from intake.models import (
     AuditEntry, Base, Confirmation, Enquiry, IncompleteSubmission, InboundMessage, Nomination, OutboundMessage, Place,
@@ -49,18 +49,18 @@ from intake.parsing import FieldError, SubmissionDraft
 from intake.parsing.prose import FROM_NAME, FROM_SIGNATURE, FROM_TEXT
 from intake.pipeline.kinds import query as queries
 from intake.pipeline.kinds import submission as submissions
-from intake.pipeline.kinds.rules import brief, change_rows
-from intake.pipeline.kinds.views import nomination_incomplete, submission_context, which_offer
+from intake.pipeline.kinds.change_rules import brief, change_rows
+from intake.pipeline.kinds.reply_views import nomination_incomplete, submission_context, which_offer
 from intake.pipeline.run import World
 from intake.render import Renderer
-from intake.replies import deadline_view, errors_view, form_view, leads_view, nomination_view, when
-from intake.settings import DEFAULT_CONFIG_DIR, DEFAULT_TEMPLATES_DIR, Settings
+from intake.reports.reply_data import deadline_view, errors_view, form_view, leads_view, nomination_view, when
+from intake.runtime.settings import DEFAULT_CONFIG_DIR, DEFAULT_TEMPLATES_DIR, Settings
 from intake.team import board
 from intake.team import desk as desks
 from intake.team.desk import TeamDesk
 from slack_support.blockkit import message_problems, view_problems
-from workspace.app import team_app
-from workspace.messages import shown
+from workspace.web_app import team_app
+from workspace.message_view import shown
 
 # Deterministic, and quick: each family of templates gets this many generated cases.
 FAMILY = settings(max_examples=50, deadline=None, derandomize=True, database=None,
@@ -618,7 +618,7 @@ def test_every_reply(kind: str, data: st.DataObject) -> None:
 @FAMILY
 @given(st.one_of(st.just("/team/"), names))
 def test_the_sign_in_email(next_page: str) -> None:
-    """`workspace.access._send`'s context: the link carries the page to go back to."""
+    """`workspace.sign_in._send`'s context: the link carries the page to go back to."""
     link = f"http://127.0.0.1:3000/team/sign-in/{new_token()}"
     if next_page != "/team/":
         link += f"?next={quote(next_page, safe='')}"

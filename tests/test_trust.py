@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from intake.app import create_service
-from intake.leads import appendix_a
+from intake.runtime.composition import create_service
+from intake.reports.appendix_a import appendix_a
 from tests import dns_stub as stub_module
 from tests.dns_stub import silent_port
 from tests.mailer import body_text, message, send, settle, stamp
@@ -227,7 +227,7 @@ async def test_completing_someone_elses_draft_waits_for_them(runtime, relay):
 
 
 async def test_the_digest_lists_changes_held_for_confirmation(runtime, clock):
-    from intake.jobs.digest import send_digest
+    from intake.jobs.digest_job import send_digest
 
     await _wigan(runtime)
     await _send(runtime, message("Withdraw PBR-0001", sender="someone@gmail.com", subject="Withdraw PBR-0001"), "someone@gmail.com")

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
-from intake.app import create_service
+from intake.runtime.composition import create_service
 from tests.campaign_seed import nominate, submit
 from tests.mailer import body_text, message, send, settle
 from tests.team_browser import TEAM, TeamBrowser, link_in

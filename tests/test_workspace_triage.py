@@ -182,9 +182,9 @@ async def test_a_question_inside_an_expression_of_interest_is_kept_and_answered(
 
 
 async def test_nothing_scheduled_goes_to_an_address_noted_unreachable(settings_factory, clock, relay, tmp_path):
-    from intake.app import create_service
+    from intake.runtime.composition import create_service
     from intake.jobs import send_due_reminders
-    from intake.reminders import reminder_slots
+    from intake.reports.reminders import reminder_slots
 
     contacts = tmp_path / "contacts.csv"
     contacts.write_text("council,region,name,role,email,slack_channel\n"

@@ -13,7 +13,7 @@ from intake.messages import storable
 from intake.models import TeamSession
 from intake.team.desk import DECISIONS, Done
 from workspace import pages
-from workspace.access import safe_next
+from workspace.sign_in import safe_next
 from workspace.view import DEPS, FLASH_COOKIE, SESSION
 
 REASON_MISSING = "Say why you are rejecting it: the sender is told the reason."

@@ -1,13 +1,14 @@
 """Downloads for the team: Appendix A and the decisions, as CSV and XLSX (both safe to
-open in a spreadsheet: see `intake.export`)."""
+open in a spreadsheet: see `intake.reports.export`)."""
 from __future__ import annotations
 
 import asyncio
 
 from aiohttp import web
 
-from intake import export, leads
-from workspace.access import DEPS
+from intake.reports import export
+from intake.reports import appendix_a as leads
+from workspace.sign_in import DEPS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

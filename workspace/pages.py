@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from intake.councils import REGIONS
-from intake.leads import appendix_a
+from intake.campaign.register import REGIONS
+from intake.reports.appendix_a import appendix_a
 from intake.messages import storable
 from intake.team import board
-from workspace.messages import shown
+from workspace.message_view import shown
 from workspace.view import DEPS, render
 
 

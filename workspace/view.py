@@ -8,7 +8,7 @@ from urllib.parse import unquote
 import aiohttp_jinja2
 from aiohttp import web
 
-from workspace.deps import Deps
+from workspace.page_deps import Deps
 from intake.models import TeamSession
 
 DEPS: web.AppKey[Deps] = web.AppKey("deps", Deps)

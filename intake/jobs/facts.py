@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from intake import reminders as plan
-from intake.campaign import Campaign
+from intake.reports import reminders as plan
+from intake.campaign.definition import Campaign
 from intake.messages import Authentication
-from intake.jobs.deps import JobDeps
+from intake.jobs.job_deps import JobDeps
 from intake.models import Submission
-from intake.reminders import Facts, NominationFact, SubmissionFact
+from intake.reports.reminders import Facts, NominationFact, SubmissionFact
 
 
 async def read_facts(deps: JobDeps) -> Facts:

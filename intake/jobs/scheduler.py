@@ -16,10 +16,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 
-from intake import reminders as plan
-from intake.jobs.deps import JobDeps
-from intake.jobs.digest import send_digest
-from intake.jobs.reminders import send_due_reminders
+from intake.reports import reminders as plan
+from intake.jobs.job_deps import JobDeps
+from intake.jobs.digest_job import send_digest
+from intake.jobs.reminder_job import send_due_reminders
 from intake.store.leadership import Leadership
 
 log = logging.getLogger(__name__)

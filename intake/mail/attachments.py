@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from intake.mail.limits import (
+from intake.mail.document_limits import (
     MAX_ATTACHMENTS, MAX_BYTES, MAX_CHARS, MAX_COLUMNS, MAX_DEPTH, MAX_PAGES, MAX_ROWS, MAX_UNPACKED,
 )
-from intake.mail.text import normalise_newlines
+from intake.mail.mail_text import normalise_newlines
 
 MIN_PDF_TEXT = 20  # fewer characters than this from a PDF: a scan
 

@@ -11,7 +11,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
-from intake.confirmations import base_address, reply_address
+from intake.parsing.confirmation_tokens import base_address, reply_address
 from intake.messages import Message, Post, Reply
 from intake.models import InboundMessage, OutboundMessage
 from intake.render import Renderer
@@ -97,7 +97,7 @@ class EmailReplies:
         self.renderer = renderer
         self.from_address = from_address
         self.clock = clock
-        # Where confirmations come back: eoi+confirm-<token>@ (see intake/confirmations.py).
+        # Where confirmations come back: eoi+confirm-<token>@ (see intake/parsing/confirmation_tokens.py).
         self.intake_address = intake_address or parseaddr(from_address)[1]
 
     def reply(self, reply: Reply, *, row: InboundMessage, message: Message) -> list[OutboundMessage]:

@@ -8,7 +8,7 @@ an exception, because a message we cannot read is still a message we must keep a
 read_email composes the other modules: intake.mail.mime for the headers and the body (which
 uses intake.mail.html_text and intake.mail.quotes), intake.mail.automatic for machine-sent
 mail, intake.mail.attachments for attached documents. Those it hands to `open_documents`:
-opened in this process by default; the service's reader (intake.mail.reading) passes one
+opened in this process by default; the service's reader (intake.mail.mail_reader) passes one
 that opens them in worker processes with limits.
 """
 from __future__ import annotations
@@ -21,10 +21,10 @@ from email.parser import BytesParser
 
 from intake.mail.attachments import Attachment, DocumentFile, Opener, read_attachments
 from intake.mail.automatic import automatic_reason, bounced_recipients, suppresses_replies
-from intake.mail.limits import MAX_TEXT
+from intake.mail.document_limits import MAX_TEXT
 from intake.mail.quotes import own_signature, strip_quoted
 from intake.mail.mime import body_text, decode_bytes, header_value, mailbox, parser_defects
-from intake.mail.text import normalise_newlines, normalise_space, tidy
+from intake.mail.mail_text import normalise_newlines, normalise_space, tidy
 
 
 @dataclass(frozen=True)

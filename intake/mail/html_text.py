@@ -9,7 +9,7 @@ import re
 
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
-from intake.mail.text import tidy
+from intake.mail.mail_text import tidy
 
 _DROP_TAGS = ("style", "script", "head", "title", "meta", "link", "xml", "o:p", "template")
 _BLOCK_TAGS = frozenset(

@@ -17,7 +17,7 @@ from email.utils import getaddresses, parseaddr
 
 from intake.mail.html_text import html_to_text
 from intake.mail.quotes import is_forward, strip_quoted
-from intake.mail.text import join_blocks, normalise_newlines, normalise_space
+from intake.mail.mail_text import join_blocks, normalise_newlines, normalise_space
 
 FORWARD_MARKER = "---------- Forwarded message ---------"
 

@@ -26,7 +26,7 @@ from multiprocessing.context import BaseContext
 
 from intake.mail import sandbox
 from intake.mail.attachments import DAMAGED, TOO_LONG, Attachment, DocumentFile, kind_of
-from intake.mail.limits import MAX_CHARS, WORKER_LIMITS, WorkerLimits
+from intake.mail.document_limits import MAX_CHARS, WORKER_LIMITS, WorkerLimits
 
 log = logging.getLogger(__name__)
 

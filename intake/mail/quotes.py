@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from intake.mail.text import normalise_newlines, tidy
+from intake.mail.mail_text import normalise_newlines, tidy
 
 _FW_SUBJECT = re.compile(r"^\s*(fwd?|fw)\s*:", re.IGNORECASE)
 _FORWARD_LINE = re.compile(

@@ -1,5 +1,5 @@
 """A worker process's life: documents in, what was read of them out, each within its
-limits (intake/mail/limits.py). Started by intake/mail/pool.py, never imported for use
+limits (intake/mail/document_limits.py). Started by intake/mail/pool.py, never imported for use
 in the service's own process.
 
 The worker gives way to the service for the CPU (nice), ignores Ctrl-C (the service
@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from intake.mail.attachments import DAMAGED, TOO_LARGE, TOO_LONG, Attachment, kind_of, read_attachment
-from intake.mail.limits import WorkerLimits
+from intake.mail.document_limits import WorkerLimits
 
 # Imported once by the fork server, so that every worker forked from it starts warm.
 LIBRARIES = ["docx", "openpyxl", "pypdf", "extract_msg", "tnefparse", "bs4"]

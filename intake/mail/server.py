@@ -20,10 +20,10 @@ from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from intake.confirmations import base_address
-from intake.lull import PATIENCE, lull
+from intake.parsing.confirmation_tokens import base_address
+from intake.outbox.lull import PATIENCE, lull
 from intake.messages import Inbound, Kept, storable
-from intake.outage import Outage
+from intake.outbox.outage import Outage
 
 log = logging.getLogger(__name__)
 

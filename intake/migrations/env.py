@@ -1,4 +1,4 @@
-"""Alembic environment: run on a connection handed over by intake.db (async engine), or
+"""Alembic environment: run on a connection handed over by intake.runtime.schema (async engine), or
 on a URL given in the Alembic config (the `alembic` command line)."""
 from __future__ import annotations
 

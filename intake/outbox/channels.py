@@ -1,4 +1,4 @@
-"""What each channel registers with the core (only the composition root, `intake/app.py`,
+"""What each channel registers with the core (only the composition root, `intake/runtime/composition.py`,
 does the registering): a reader (stored row -> `Message`; a full reader too, when reading
 everything in a message means opening what is attached to it) and an authenticator (what
 is proven about the sender) for the pipeline, and a composer (reply or scheduled post ->

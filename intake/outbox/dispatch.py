@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from intake.lull import PATIENCE, lull
+from intake.outbox.lull import PATIENCE, lull
 from intake.models import OutboundMessage
-from intake.outage import Outage
+from intake.outbox.outage import Outage
 from intake.outbox.owners import dead_here, this_process
 from intake.outbox.retry import retry_at
 from intake.store import Store
@@ -136,7 +136,7 @@ class Dispatcher:
             )
 
     async def send_held(self, outbound_ids: list[int]) -> Round:
-        """Send now the rows held for this channel (see `intake/pipeline/record.py`).
+        """Send now the rows held for this channel (see `intake/pipeline/record_replies.py`).
         They are claimed on a lease first, as the dispatcher claims: a hold that ran out
         while the caller was slow lets the dispatcher take a row over, and then exactly
         one of the two sends it. Those not sent are retried with the usual backoff."""

@@ -1,7 +1,7 @@
 """Text in, a classified message out: submissions, nominations, a query, or an enquiry.
 
 Pure functions (no I/O). The same parser serves email bodies (after intake.mail.extract has
-turned the MIME message into new text), Slack messages (after bot.text has made them plain
+turned the MIME message into new text), Slack messages (after bot.mrkdwn has made them plain
 text) and Slack modal values.
 
 Everything it recognises comes from the campaign (config/campaign.toml): offer aliases,

@@ -7,8 +7,8 @@ readers; free text that is none of the others is an enquiry, never an error.
 """
 from __future__ import annotations
 
-from intake.campaign import Campaign
-from intake.councils import CouncilRegister
+from intake.campaign.definition import Campaign
+from intake.campaign.register import CouncilRegister
 from intake.parsing.drafts import Kind, NominationDraft, Parsed, SubmissionDraft
 from intake.parsing.lines import Line, label_lines, vocabulary_of
 from intake.parsing.nominations import NOMINATING, nomination_in, region_missing

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from intake.campaign import Campaign
-from intake.councils import CouncilRegister
+from intake.campaign.definition import Campaign
+from intake.campaign.register import CouncilRegister
 from intake.parsing.drafts import FieldError, NominationDraft, SubmissionDraft
 from intake.parsing.nominations import check_people, person_from, region_missing, set_region
 from intake.parsing.offers import offer_or_none

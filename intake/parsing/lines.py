@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from intake.campaign import Campaign, FieldSpec
-from intake.councils import normalise
+from intake.campaign.definition import Campaign, FieldSpec
+from intake.campaign.register import normalise
 
 
 Target = tuple[str, ...]  # ("field", key) | ("offer",) | ("region",) | ("role", key, part)

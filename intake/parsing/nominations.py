@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from intake.campaign import Campaign
-from intake.councils import REGIONS, CouncilRegister, resolve_region
+from intake.campaign.definition import Campaign
+from intake.campaign.register import REGIONS, CouncilRegister, resolve_region
 from intake.parsing.drafts import FieldError, NominationDraft, PersonDraft
 from intake.parsing.lines import Line
 from intake.parsing.offers import nomination_intended

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from intake.campaign import Campaign, Offer
-from intake.councils import normalise
+from intake.campaign.definition import Campaign, Offer
+from intake.campaign.register import normalise
 
 
 @lru_cache(maxsize=8)

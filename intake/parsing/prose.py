@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from intake.campaign import Campaign, FieldSpec
-from intake.councils import CouncilRegister, normalise
+from intake.campaign.definition import Campaign, FieldSpec
+from intake.campaign.register import CouncilRegister, normalise
 from intake.parsing.drafts import SubmissionDraft
 from intake.parsing.values import is_empty, store_value
 

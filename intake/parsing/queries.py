@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from intake.campaign import Campaign
-from intake.councils import REGIONS, normalise, resolve_region
+from intake.campaign.definition import Campaign
+from intake.campaign.register import REGIONS, normalise, resolve_region
 from intake.parsing.drafts import Query
 from intake.parsing.offers import nomination_intended, offers_in
 

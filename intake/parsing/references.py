@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from intake.campaign import Campaign
+from intake.campaign.definition import Campaign
 
 
 # "Cancel" alone is too common ("we had to cancel the meeting"): it must say what.

@@ -2,15 +2,15 @@
 that names nobody, and what the sender's address fills in.
 
 Pure functions of the campaign and the values. The service applies them to the drafts from
-parse_message and the forms; bot.forms checks a nomination modal with name_at_least_one
+parse_message and the forms; bot.modal_forms checks a nomination modal with name_at_least_one
 before the modal closes.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from intake.campaign import Campaign
-from intake.councils import CouncilRegister
+from intake.campaign.definition import Campaign
+from intake.campaign.register import CouncilRegister
 from intake.parsing.drafts import FieldError, Value
 from intake.parsing.offers import offer_or_none
 from intake.parsing.values import email_in, is_empty

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from intake.campaign import Campaign, Offer
-from intake.councils import CouncilRegister, normalise
+from intake.campaign.definition import Campaign, Offer
+from intake.campaign.register import CouncilRegister, normalise
 from intake.parsing.drafts import FieldError, SubmissionDraft
 from intake.parsing.lines import BULLET, Line
 from intake.parsing.offers import alias_index, offers_in

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from intake.campaign import FieldSpec
-from intake.councils import CouncilRegister, Resolution, normalise
+from intake.campaign.definition import FieldSpec
+from intake.campaign.register import CouncilRegister, Resolution, normalise
 from intake.parsing.drafts import FieldError, SubmissionDraft, Value
 
 

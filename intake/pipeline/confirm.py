@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from intake.confirmations import EXPIRY, also_told, new_token, why_not_ask
+from intake.parsing.confirmation_tokens import EXPIRY, also_told, new_token, why_not_ask
 from intake.messages import Notice
 from intake.models import Confirmation, OutboundMessage
 from intake.pipeline.run import Pending, Run
-from intake.replies import when
+from intake.reports.reply_data import when
 
 NOT_ASKED = {
     "waiting": "another change to it is already waiting for confirmation",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from intake.models import IncompleteSubmission
 from intake.parsing import Parsed, SubmissionDraft, parse_message
-from intake.pipeline.kinds.rules import hold, jsonable
+from intake.pipeline.kinds.change_rules import hold, jsonable
 from intake.pipeline.run import Run, World
-from intake.replies import display
+from intake.reports.reply_data import display
 
 
 async def open_drafts(run: Run) -> list[IncompleteSubmission]:

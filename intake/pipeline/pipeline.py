@@ -56,7 +56,7 @@ class Pipeline:
             return await self._process(inbound_id, again=again, identified=identified, answering=answering)
         except Exception as error:
             # Our failure, not the sender's: keep the message, record why; the recovery
-            # sweep (intake/app.py) tries it again, backing off. A store that is down is
+            # sweep (intake/runtime/composition.py) tries it again, backing off. A store that is down is
             # one line in the log (the queue's), a bug in our code a traceback.
             if isinstance(error, (OperationalError, InterfaceError, OSError)):
                 log.debug("processing inbound message %s failed: %s", inbound_id, error)

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from intake.campaign import Campaign
-from intake.contacts import Contacts
-from intake.councils import CouncilRegister
+from intake.campaign.definition import Campaign
+from intake.campaign.contacts import Contacts
+from intake.campaign.register import CouncilRegister
 from intake.messages import Authentication, Message, Notice, Reply
 from intake.models import IncompleteSubmission, InboundMessage, OutboundMessage
 from intake.parsing import Parsed
-from intake.pipeline.limits import RateLimits
+from intake.pipeline.reply_limits import RateLimits
 from intake.outbox.channels import Channels
 from intake.store import Unit
 

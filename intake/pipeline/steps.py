@@ -19,9 +19,9 @@ from intake.parsing import Parsed, parse_form, parse_message, parse_nomination_f
 from intake.pipeline.confirm import ask_contacts
 from intake.pipeline.follow_ups import completed_by
 from intake.pipeline.kinds import KINDS, enquiry
-from intake.pipeline.kinds.views import common_context
-from intake.pipeline.limits import Limit, exceeded
-from intake.pipeline.record import record_outbound
+from intake.pipeline.kinds.reply_views import common_context
+from intake.pipeline.reply_limits import Limit, exceeded
+from intake.pipeline.record_replies import record_outbound
 from intake.pipeline.run import Run, Stop
 
 

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from intake.messages import Kept, storable
 from intake.models import Base, InboundMessage
 from intake.store.engine import create_engine, create_keep_engine, is_sqlite
-from intake.store.keeping import Keeper
+from intake.store.keep_raw import Keeper
 from intake.store.unit import Unit
-from intake.writer_lock import WriterLock
+from intake.store.writer_lock import WriterLock
 
 
 EXTERNAL_ID_LENGTH = InboundMessage.__table__.c.external_id.type.length

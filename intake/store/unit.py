@@ -5,18 +5,18 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.store.access import AccessRepository
+from intake.store.sign_in_rows import AccessRepository
 from intake.store.audit import AuditRepository
-from intake.store.confirmations import ConfirmationRepository
+from intake.store.confirmation_rows import ConfirmationRepository
 from intake.store.counters import CounterRepository
-from intake.store.drafts import DraftRepository
+from intake.store.draft_rows import DraftRepository
 from intake.store.enquiries import EnquiryRepository
 from intake.store.inbound import InboundRepository
-from intake.store.nominations import NominationRepository
-from intake.store.operations import OperationsRepository
+from intake.store.nomination_rows import NominationRepository
+from intake.store.health_counts import OperationsRepository
 from intake.store.outbound import OutboundRepository
 from intake.store.places import PlaceRepository
-from intake.store.submissions import SubmissionRepository
+from intake.store.submission_rows import SubmissionRepository
 from intake.store.unreachable import UnreachableRepository
 
 Row = TypeVar("Row")

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from intake import digest as digests
-from intake.campaign import Campaign
-from intake.councils import CouncilRegister
-from intake.jobs.digest import read_facts
+from intake.reports import digest as digests
+from intake.campaign.definition import Campaign
+from intake.campaign.register import CouncilRegister
+from intake.jobs.digest_job import read_facts
 from intake.models import AuditEntry, InboundMessage, Nomination, OutboundMessage
-from intake.replies import display, when
+from intake.reports.reply_data import display, when
 from intake.service import IntakeService
 
 FILTERS = ("q", "kind", "offer", "region", "status", "verified", "late", "decision")

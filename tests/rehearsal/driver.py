@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import aiosmtplib
 
-from intake.app import Runtime
+from intake.runtime.composition import Runtime
 from intake.jobs import send_digest, send_due_reminders
 from tests.conftest import Clock, Relay
 from tests.mailer import stamp

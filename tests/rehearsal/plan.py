@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
-from intake.campaign import Campaign
-from intake.councils import REGIONS, Council, CouncilRegister
+from intake.campaign.definition import Campaign
+from intake.campaign.register import REGIONS, Council, CouncilRegister
 
 LAUNCH = date(2027, 5, 4)  # the Tuesday after the Early May bank holiday
 DECISIONS = date(2027, 6, 10)  # the team decides the places after the last deadline

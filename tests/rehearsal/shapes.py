@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from datetime import datetime
 
-from intake.campaign import Campaign
+from intake.campaign.definition import Campaign
 from tests.office_documents import DOCX, XLSX, excel_form, pdf, word_form
 from tests.rehearsal.plan import Person, Step
 

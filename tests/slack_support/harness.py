@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from intake.app import Runtime, create_service
-from intake.settings import Settings
+from intake.runtime.composition import Runtime, create_service
+from intake.runtime.settings import Settings
 from slack_support.signing import SIGNING_SECRET, SlackSender
 from slack_support.webapi import BOT_TOKEN, FakeSlack
 

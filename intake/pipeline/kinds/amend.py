@@ -12,13 +12,13 @@ from intake.messages import Notice, Reply
 from intake.models import Submission
 from intake.parsing import SubmissionDraft, Value
 from intake.pipeline.kinds import submission
-from intake.pipeline.kinds.rules import (
+from intake.pipeline.kinds.change_rules import (
     brief, change_rows, contact_of, find_reference, hold, hold_for_team, may_change_submission, may_see,
     set_fields, speaks_for, titles_of,
 )
-from intake.pipeline.kinds.views import submission_context
+from intake.pipeline.kinds.reply_views import submission_context
 from intake.pipeline.run import Run, World
-from intake.replies import errors_view, form_view
+from intake.reports.reply_data import errors_view, form_view
 
 
 async def handle(run: Run) -> None:

@@ -7,11 +7,11 @@ acknowledgement) confirms nothing: the first such reply is told how to answer, l
 are kept unanswered. A token works once, for `EXPIRY`."""
 from __future__ import annotations
 
-from intake.confirmations import EXPIRY, agrees, refuses
+from intake.parsing.confirmation_tokens import EXPIRY, agrees, refuses
 from intake.messages import Notice, Reply
 from intake.models import Confirmation
 from intake.pipeline.run import Run
-from intake.replies import when
+from intake.reports.reply_data import when
 
 
 async def handle(run: Run) -> None:

@@ -8,10 +8,10 @@ from intake.messages import Notice
 from intake.models import Nomination
 from intake.parsing import FieldError, NominationDraft, PersonDraft, name_at_least_one
 from intake.pipeline.kinds.receipt import Receipt
-from intake.pipeline.kinds.rules import hold
-from intake.pipeline.kinds.views import nomination_incomplete
+from intake.pipeline.kinds.change_rules import hold
+from intake.pipeline.kinds.reply_views import nomination_incomplete
 from intake.pipeline.run import Run
-from intake.replies import errors_view, nomination_view
+from intake.reports.reply_data import errors_view, nomination_view
 
 
 async def file(run: Run, draft: NominationDraft, receipt: Receipt) -> None:

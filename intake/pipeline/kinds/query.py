@@ -2,12 +2,12 @@
 database (deadlines, "what have we sent?", regional leads, a blank form, help)."""
 from __future__ import annotations
 
-from intake.councils import REGIONS
+from intake.campaign.register import REGIONS
 from intake.messages import Reply
 from intake.parsing import Query, Value, apply_defaults
-from intake.pipeline.kinds.views import submission_context
+from intake.pipeline.kinds.reply_views import submission_context
 from intake.pipeline.run import Run, World
-from intake.replies import deadline_view, form_view, leads_view, nomination_form_view
+from intake.reports.reply_data import deadline_view, form_view, leads_view, nomination_form_view
 from intake.store import Unit
 
 

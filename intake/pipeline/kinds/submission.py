@@ -4,19 +4,19 @@ council's active one; an incomplete one is kept as a draft and the reply says wh
 missing; a reply that completes a draft (see `follow_ups.py`) closes it."""
 from __future__ import annotations
 
-from intake.campaign import Offer
-from intake.councils import Council
+from intake.campaign.definition import Offer
+from intake.campaign.register import Council
 from intake.messages import Notice, Reply
 from intake.models import IncompleteSubmission, Submission
 from intake.parsing import SubmissionDraft, Value, apply_defaults, missing_required
 from intake.pipeline.kinds import nomination
 from intake.pipeline.kinds.receipt import Receipt
-from intake.pipeline.kinds.rules import (
+from intake.pipeline.kinds.change_rules import (
     brief, change_rows, contact_of, hold, jsonable, may_change, may_see, offer_of, set_fields, speaks_for,
 )
-from intake.pipeline.kinds.views import submission_context, which_offer
+from intake.pipeline.kinds.reply_views import submission_context, which_offer
 from intake.pipeline.run import Run, World
-from intake.replies import deadline_view, display, errors_view, form_view
+from intake.reports.reply_data import deadline_view, display, errors_view, form_view
 
 
 async def handle(run: Run) -> None:

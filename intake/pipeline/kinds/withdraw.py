@@ -8,8 +8,8 @@ from typing import Any
 
 from intake.messages import Notice, Reply
 from intake.models import Submission
-from intake.pipeline.kinds.rules import brief, contact_of, find_reference, hold, may_change_submission, may_see
-from intake.pipeline.kinds.views import submission_context
+from intake.pipeline.kinds.change_rules import brief, contact_of, find_reference, hold, may_change_submission, may_see
+from intake.pipeline.kinds.reply_views import submission_context
 from intake.pipeline.run import Run
 
 

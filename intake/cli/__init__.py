@@ -1,0 +1,34 @@
+"""`cib`: the operator's commands. Each builds the service with `create_service` and
+calls the same code the running service uses. By group: running the service
+(`operating`), what it tells (`reporting`), the team's actions (`team_commands`); what they
+share is in `common`.
+
+Only what `--help` needs is imported here; each command imports the rest (the service,
+the database drivers, Slack) when it runs, so help and `--version` answer at once.
+"""
+from __future__ import annotations
+
+import sys
+
+from intake.cli import operating, reporting, team_commands  # noqa: F401 - each registers its commands
+from intake.cli.common import app, errors, options
+
+
+def main() -> None:
+    """The console entry point: known errors get a short answer on stderr (exit 2), any
+    other a one-line one (exit 1); `--debug` shows the traceback."""
+    try:
+        app(prog_name="cib")
+    except Exception as error:  # noqa: BLE001 - everything an operator sees is answered here
+        if options["debug"]:
+            raise
+        from intake.cli.friendly import explain
+
+        message = explain(error)
+        if message is not None:
+            errors.print(message, markup=False, highlight=False)
+            sys.exit(2)
+        errors.print(f"Error: {type(error).__name__}: {error}\n(run `cib --debug ...` for the traceback)",
+                     markup=False, highlight=False)
+        sys.exit(1)
+
