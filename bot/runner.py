@@ -124,7 +124,7 @@ def add_routes(app: web.Application, bot: SlackBot) -> None:
                 bolt_request = await to_bolt_request(request)
             except Exception:  # noqa: BLE001 - a body Bolt cannot read is the sender's fault
                 return web.Response(status=400, text="malformed request")
-            return await to_aiohttp_response(await bot.bolt_app.async_dispatch(bolt_request))
+            return await to_aiohttp_response(await bot.app.async_dispatch(bolt_request))
 
     app.router.add_post(EVENTS_PATH, events)
 
@@ -232,7 +232,7 @@ async def start_slack(
         if socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            runner.socket = AsyncSocketModeHandler(bot.bolt_app, secret(settings.slack_app_token), web_client=client)
+            runner.socket = AsyncSocketModeHandler(bot.app, secret(settings.slack_app_token), web_client=client)
             await runner.socket.connect_async()
             log.info("Slack connected in Socket Mode")
         elif http is not None:

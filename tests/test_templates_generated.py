@@ -61,6 +61,7 @@ from intake.team.desk import TeamDesk
 from slack_support.blockkit import message_problems, view_problems
 from workspace.web_app import team_app
 from workspace.message_view import shown
+from workspace.pages import entries_context
 
 # Deterministic, and quick: each family of templates gets this many generated cases.
 FAMILY = settings(max_examples=50, deadline=None, derandomize=True, database=None,
@@ -955,10 +956,9 @@ def test_the_workspace_pages(workspace: Workspace, rows: list[Any], chosen: dict
 
     found = workspace.run(board.entries(service))
     for filtered in (dict.fromkeys(board.FILTERS, ""), chosen):  # every entry, then those the filters keep
-        html = workspace.page("entries.html.j2", {
-            "title": "Submissions and nominations", "page": "entries", "rows": board.matching(found, filtered),
-            "total": len(found), "chosen": filtered, "offers": CAMPAIGN.offers, "regions": REGIONS}, said)
-        faults += html_faults(html)
+        for page in (1, 2, 99):  # the first page, the next (when there is one), past the last
+            html = workspace.page("entries.html.j2", entries_context(found, filtered, page, CAMPAIGN.offers), said)
+            faults += html_faults(html)
 
     for reference in sorted({row["reference"] for row in found}) + ["XX-0404"]:
         view = workspace.run(board.entry(service, reference))

@@ -2,6 +2,8 @@
 Appendix A. Each reads through `intake.team.board` and renders a template."""
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from intake.campaign.register import REGIONS
@@ -9,6 +11,7 @@ from intake.reports.appendix_a import appendix_a
 from intake.messages import storable
 from intake.team import board
 from workspace.message_view import shown
+from workspace.pagination import page_number, paginate
 from workspace.view import DEPS, render
 
 
@@ -22,10 +25,18 @@ async def entries(request: web.Request) -> web.StreamResponse:
     deps = request.app[DEPS]
     chosen = {key: request.query.get(key, "") for key in board.FILTERS}
     rows = await board.entries(deps.service)
-    return render(request, "entries.html.j2", {
-        "title": "Submissions and nominations", "page": "entries", "rows": board.matching(rows, chosen),
-        "total": len(rows), "chosen": chosen, "offers": deps.service.campaign.offers, "regions": REGIONS,
-    })
+    context = entries_context(rows, chosen, page_number(request.query.get("page")), deps.service.campaign.offers)
+    return render(request, "entries.html.j2", context)
+
+
+def entries_context(rows: list[dict[str, Any]], chosen: dict[str, str], page: int, offers: Any) -> dict[str, Any]:
+    """The list's page `page` of the rows the filters `chosen` keep."""
+    found = board.matching(rows, chosen)
+    shown, pagination = paginate(found, page, path="/team/entries", query=chosen)
+    return {
+        "title": "Submissions and nominations", "page": "entries", "rows": shown, "found": len(found),
+        "pagination": pagination, "total": len(rows), "chosen": chosen, "offers": offers, "regions": REGIONS,
+    }
 
 
 async def entry(request: web.Request) -> web.StreamResponse:
