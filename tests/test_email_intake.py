@@ -245,12 +245,29 @@ async def test_nomination_acknowledged_with_roles_still_unnamed(runtime, relay):
         ("What deadlines are coming up?", "Monday 7 June 2027, 5pm"),
         ("Send me the form for the early adopter offer", "Areas for peer challenge:"),
         ("Who are the regional leads for London?", "Lead member: not yet named"),
+        # A date asked for about the leads is the date, not the grid of the leads.
+        ("What is the closing date for the regional lead nominations?", "The deadline is Monday 31 May 2027, midnight"),
+        ("When do we need to send names for the regional leads by?", "The deadline is Monday 31 May 2027, midnight"),
+        ("Which date do regional lead nominations close?", "The deadline is Monday 31 May 2027, midnight"),
     ],
 )
 async def test_queries_are_answered(runtime, relay, question, expected):
     await send(runtime, message(question, subject=question))
     await settle(runtime)
-    assert expected in body_text(relay.messages[0])
+    answer = body_text(relay.messages[0])
+    assert expected in answer
+    if "date" in question or "by?" in question:
+        assert "not yet named" not in answer  # no grid of leads for a question about a date
+
+
+@pytest.mark.parametrize("subject, body", [("help", "help"), ("Help", ""), ("", "Help!"), ("HELP", "please help")])
+async def test_help_is_answered_not_passed_to_the_team(runtime, relay, subject, body):
+    await send(runtime, message(body, subject=subject))
+    await settle(runtime)
+    assert (await runtime.service.export())["enquiries"] == []
+    answer = body_text(relay.messages[0])
+    assert "You can send the Children's Improvement Board:" in answer  # the help itself
+    assert "passed to the CIB programme team" not in answer
 
 
 async def test_what_have_we_submitted_answers_for_the_senders_council(runtime, relay):

@@ -435,12 +435,20 @@ def test_reference_without_values_or_withdrawal_is_an_enquiry(parse):
         ("form", Query("form")),
         ("help", Query("help")),
         ("Help", Query("help")),
+        ("What is the closing date for the regional lead nominations?", Query("deadline", offer="regional-leads")),
+        ("When is the deadline for names of the regional leads?", Query("deadline", offer="regional-leads")),
+        ("Hi, what's the deadline for the regional leads list?", Query("deadline", offer="regional-leads")),
     ],
 )
 def test_queries(parse, text, query):
     result = parse(text)
     assert result.kind == "query"
     assert result.query == query
+
+
+def test_help_in_the_subject_and_the_body_is_help(parse):
+    assert parse("help", subject="help").query == Query("help")
+    assert parse("Help", subject="HELP").query == Query("help")
 
 
 def test_query_in_the_subject(parse):

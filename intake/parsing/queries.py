@@ -15,6 +15,7 @@ from intake.parsing.offers import nomination_intended, offers_in
 
 
 _QUESTION_WORDS = 60  # longer than this and it is a letter, not a question for the bot
+_HELP = re.compile(r"(help|help me|please help|\?|what can you do|how does this work|commands|menu|usage|hi help)")
 
 
 def detect_query(subject: str, body: str, *, campaign: Campaign) -> Query | None:
@@ -30,20 +31,24 @@ def detect_query(subject: str, body: str, *, campaign: Campaign) -> Query | None
         target or re.search(r"\b(send|need|get|have|want|blank|where|copy|can i|please)\b", flat) or len(words) <= 4
     ):
         return Query("form", offer=target)
-    if re.search(r"\b(leads|regional leads?|appendix a)\b", flat) and re.search(
-        r"\b(who|list|which|names?|show|appendix a)\b", flat
-    ):
-        return Query("leads", region=_region_in(text))
+    # A question about a date is answered with the date, whatever it is about: the closing
+    # date of the regional leads' nominations is a deadline, not the grid of the leads.
     if re.search(r"\b(deadlines?|closing dates?|due dates?|due|close|closes|when)\b", flat) and (
         re.search(r"\b(deadlines?|closing|due|close|closes|submit|send|by when)\b", flat)
     ):
         if target and not re.search(r"\bdeadlines\b", flat):
             return Query("deadline", offer=target)
         return Query("deadlines")
+    if re.search(r"\b(leads|regional leads?|appendix a)\b", flat) and re.search(
+        r"\b(who|list|which|names?|show|appendix a)\b", flat
+    ):
+        return Query("leads", region=_region_in(text))
     if re.search(r"\b(status|what have we (submitted|sent)|what did we (submit|send)|have you (received|got)"
                  r"|our (submissions|eois?|expressions)|what we have (submitted|sent)|submitted so far)\b", flat):
         return Query("status")
-    if re.fullmatch(r"(help|help me|\?|what can you do|how does this work|commands|menu|usage|hi help)", flat or "?"):
+    # "help" as the subject, the body or both ("help" / "help" is not "help help").
+    said = {normalise(part) for part in (subject, body or "") if normalise(part)} or {"?"}
+    if all(_HELP.fullmatch(part) for part in said):
         return Query("help")
     return None
 
