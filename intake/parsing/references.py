@@ -10,11 +10,23 @@ import re
 from intake.campaign.definition import Campaign
 
 
-# "Cancel" alone is too common ("we had to cancel the meeting"): it must say what.
+# What is withdrawn, when the words need it said ("cancel the meeting" is not a withdrawal).
+_WHAT = r"(?:reference|eoi|expression|interest|submission|nomination|application|entry|it|this|that|us|our)"
+# The ways people say it; each needs a reference (named, or the thread's) to withdraw anything.
+# "Cancel", "remove" and "not going ahead" alone are too common: they must say what.
 _WITHDRAW = re.compile(
-    r"\bwithdr[ae]w\w*|\bretract\w*|no longer (?:wish|want|intend|plan)|\bpull(?:ing)? out\b"
-    r"|\bcancel\w*\s+(?:\w+\s+){0,3}?(?:reference|eoi|expression|interest|submission|nomination"
-    r"|application|it|this|that)\b",
+    r"\bwithdr[ae]w\w*|\bretract\w*|\brescind\w*|no longer (?:wish|want|intend|plan|able|be able)"
+    r"|\bpull(?:ing)? out\b|\bdrop(?:ping)? out\b|\bopt(?:ing)?[ -]?out\b|\bcount us out\b"
+    r"|\bdecided against\b|\bstep(?:ping)? back from\b"
+    rf"|\bcancel\w*\s+(?:\w+\s+){{0,3}}?{_WHAT}\b"
+    rf"|\bdisregard\s+(?:\w+\s+){{0,2}}?{_WHAT}\b"
+    r"|\b(?:take|taking|took|taken)\s+(?:us|our (?:council|authority|name|entry|eoi|application|submission))\s+off\b"
+    r"|\b(?:be|been|are) taken off\b"
+    r"|\bremov\w*\s+(?:us|our (?:council|authority|name|entry|eoi|application|submission|expression))\b"
+    r"|\bnot (?:to )?(?:go|going|be going) ahead with (?:it|this|that|our|the (?:eoi|expression|application"
+    r"|submission|pathfinder|offer|nomination))\b|\bdecided not to (?:go ahead|proceed|apply|take part)\b"
+    r"|\b(?:not|won'?t|will not|no longer|unable to|not able to)\s+(?:be\s+)?"
+    r"(?:proceed(?:ing)?|taking part|take part|participat\w*|applying)\b",
     re.IGNORECASE,
 )
 

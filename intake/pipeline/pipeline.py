@@ -1,7 +1,7 @@
 """The pipeline: every step that processes a kept message, named in order, in one place.
 
     read -> screen -> authenticate -> establish_sender -> parse          (before the transaction)
-    limit_replies -> recall_confirmations -> match_follow_ups -> apply -> keep_questions
+    limit_replies -> follow_thread -> recall_confirmations -> match_follow_ups -> apply -> keep_questions
         -> request_confirmations -> record                                (one write transaction)
 
 A step may stop the run (`Stop`: ignored, refused); the message is then kept with that
@@ -32,6 +32,7 @@ Commit = Callable[[Run], Awaitable[None]]
 PREPARE: Sequence[Prepare] = (steps.read, steps.screen, steps.authenticate, steps.establish_sender, steps.parse)
 COMMIT: Sequence[Commit] = (
     steps.limit_replies,
+    steps.follow_thread,
     steps.recall_confirmations,
     steps.match_follow_ups,
     steps.apply,

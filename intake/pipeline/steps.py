@@ -23,6 +23,7 @@ from intake.pipeline.kinds.reply_views import common_context
 from intake.pipeline.reply_limits import Limit, exceeded
 from intake.pipeline.record_replies import record_outbound
 from intake.pipeline.run import Run, Stop
+from intake.pipeline.thread_entry import OPEN_TO_THE_THREAD, read_in_thread, thread_references
 
 
 LONG_TEXT = 5_000  # characters: a longer text is parsed on a thread
@@ -124,6 +125,22 @@ async def limit_replies(run: Run) -> None:
             if counts[limits.index(hit)] == hit.count:  # the team hears once, as the limit is crossed
                 run.notices.append(Notice(f"Not answered ({run.silenced})"))
             return
+
+
+async def follow_thread(run: Run) -> None:
+    """A reply to one of our messages that names no reference is about the entries ours
+    named (intake/pipeline/thread_entry.py)."""
+    parsed, message, world = run.parsed, run.msg, run.world
+    if parsed is None or parsed.references or not message.thread_ids or parsed.kind not in OPEN_TO_THE_THREAD:
+        return
+    references = thread_references(await run.tx.threads.ours(message.thread_ids), world.campaign)
+    text = _assigned(message.meta) + message.text
+
+    def reparse(named: str) -> Parsed:
+        return parse_message(f"{message.subject} {named}", text, campaign=world.campaign, councils=world.councils,
+                             sender_name=message.sender_name, signature=message.signature)
+
+    run.parsed = read_in_thread(parsed, references, text, world.campaign, reparse)
 
 
 async def recall_confirmations(run: Run) -> None:

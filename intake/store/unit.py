@@ -17,6 +17,7 @@ from intake.store.health_counts import OperationsRepository
 from intake.store.outbound import OutboundRepository
 from intake.store.places import PlaceRepository
 from intake.store.submission_rows import SubmissionRepository
+from intake.store.threads import ThreadRepository
 from intake.store.unreachable import UnreachableRepository
 
 Row = TypeVar("Row")
@@ -38,6 +39,7 @@ class Unit:
         self.access = AccessRepository(session)
         self.unreachable = UnreachableRepository(session)
         self.operations = OperationsRepository(session)
+        self.threads = ThreadRepository(session)
 
     async def add(self, row: Row) -> Row:
         """Add a new row of any table and flush, so it has its id."""

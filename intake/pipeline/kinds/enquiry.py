@@ -18,4 +18,9 @@ async def handle(run: Run) -> None:
         )
     preview = " ".join(text.split())[:140]
     run.replies.append(Reply("enquiry", {"text": text, "elsewhere": run.parsed.elsewhere}))
-    run.notices.append(Notice(f"Enquiry from {run.sender or 'unknown sender'}: {preview}"))
+    # About an entry (a reference named, or a reply to our message about it): kept with the
+    # message, and the team's notice says which.
+    about = f" about {', '.join(run.parsed.references)}" if run.parsed.references else ""
+    if run.parsed.references:
+        row.meta = {**(row.meta or {}), "about": list(run.parsed.references)}
+    run.notices.append(Notice(f"Enquiry from {run.sender or 'unknown sender'}{about}: {preview}"))
