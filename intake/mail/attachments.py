@@ -1,41 +1,48 @@
-"""Attached documents read as text: Word (.docx), PDF, Excel (.xlsx), Outlook messages
-(.msg) and winmail.dat (TNEF), so a completed form sent as an attachment is read as if
-it were in the body.
+"""Attached documents read as text: Word (.docx), PDF, Excel (.xlsx), OpenDocument (.odt,
+.ods), Outlook messages (.msg) and winmail.dat (TNEF), so a completed form sent as an
+attachment is read as if it were in the body.
 
 Tables become `Label: value` lines: a row of two cells is a label and its value; a table
-whose first row is a header gives `Header: cell` for each cell below it. Pure (bytes in,
-text out) and guarded: a file too large, a zip that unpacks to far more than it weighs,
-too many pages or cells, running out of memory, or any library failure gives a reason,
-never an exception. The work a document may cost is bounded where it is opened: the
+whose first row is a header gives `Header: cell` for each cell below it. A form's fields
+give their values and its check boxes the choices ticked (intake/mail/form_text.py, read
+from Word by word_forms.py, from OpenDocument by opendocument.py, from PDF by
+pdf_forms.py). Pure (bytes in, text out) and guarded: a file too large, a zip that unpacks
+to far more than it weighs, too many pages or cells, running out of memory, or any library
+failure gives a reason, never an exception. The work a document may cost is bounded where it is opened: the
 service opens each in a worker process with its own limits (intake/mail/pool.py).
 """
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from intake.mail.document_limits import (
-    MAX_ATTACHMENTS, MAX_BYTES, MAX_CHARS, MAX_COLUMNS, MAX_DEPTH, MAX_PAGES, MAX_ROWS, MAX_UNPACKED,
-)
+from intake.mail.document_limits import MAX_ATTACHMENTS, MAX_BYTES, MAX_CHARS, MAX_COLUMNS, MAX_DEPTH, MAX_PAGES, MAX_ROWS
+from intake.mail.form_text import blocks_text, cell_text, table_lines
 from intake.mail.mail_text import normalise_newlines
+from intake.mail.opendocument import content, sheets, text_blocks
+from intake.mail.pdf_forms import form_text, without_fields
+from intake.mail.unreadable import DAMAGED, Unreadable, check_zip  # DAMAGED and Unreadable as pool.py knows them
+from intake.mail.word_forms import body_blocks
 
 MIN_PDF_TEXT = 20  # fewer characters than this from a PDF: a scan
 
 # Why a document was not read, as the reply gives it ("We could not read your attachment
-# X: <reason>.").
-DAMAGED = "it could not be opened (it may be damaged or protected)"
+# X: <reason>."); DAMAGED is in intake/mail/unreadable.py.
 TOO_LARGE = "it is too large to read"
 TOO_LONG = "it took too long to read"
 TOO_MANY = f"we read at most {MAX_ATTACHMENTS} attachments from one email"
 
 WORD = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 EXCEL = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODT = "application/vnd.oasis.opendocument.text"
+ODS = "application/vnd.oasis.opendocument.spreadsheet"
 KINDS = {
     ".docx": "word", WORD: "word",
     ".xlsx": "excel", EXCEL: "excel",
+    ".odt": "odt", ODT: "odt",
+    ".ods": "ods", ODS: "ods",
     ".pdf": "pdf", "application/pdf": "pdf",
     ".msg": "outlook", "application/vnd.ms-outlook": "outlook",
     ".dat": "tnef", "application/ms-tnef": "tnef", "application/vnd.ms-tnef": "tnef",
@@ -50,7 +57,7 @@ class Attachment:
     """What was made of one attached file: its text, or why there is none."""
 
     name: str
-    kind: str  # word | excel | pdf | outlook | tnef
+    kind: str  # word | excel | odt | ods | pdf | outlook | tnef
     text: str = ""
     problem: str = ""  # why it was not read; "" when it was
 
@@ -71,10 +78,6 @@ class DocumentFile:
 # Opens documents, one list of Attachments for each file, in order: in this process
 # (open_here), or in worker processes with limits (intake.mail.pool.DocumentPool.open).
 Opener = Callable[[Sequence[DocumentFile]], list[list[Attachment]]]
-
-
-class Unreadable(Exception):
-    """An attachment we could not read, with the reason to give the sender."""
 
 
 def kind_of(name: str, content_type: str) -> str | None:
@@ -141,6 +144,10 @@ def read_attachment(name: str, content_type: str, data: bytes, *, depth: int = 0
             return [Attachment(name, kind, _cap(_word(data)))]
         if kind == "excel":
             return [Attachment(name, kind, _cap(_excel(data)))]
+        if kind == "odt":
+            return [Attachment(name, kind, _cap(_odt(data)))]
+        if kind == "ods":
+            return [Attachment(name, kind, _cap(_ods(data)))]
         if kind == "pdf":
             return [Attachment(name, kind, _cap(_pdf(data)))]
         if kind == "outlook":
@@ -161,67 +168,28 @@ def _cap(text: str) -> str:
     return text[:MAX_CHARS]
 
 
-# --- tables ---------------------------------------------------------------------------
-
-
-def table_lines(rows: Sequence[Sequence[str]]) -> list[str]:
-    """A table as `Label: value` lines. Two cells a row: label and value. More, with a
-    first row of headers: `Header: cell` for every cell under it. Cells repeated across
-    a merged span count once."""
-    cleaned = [[c for i, c in enumerate(row) if c and (i == 0 or c != row[i - 1])] for row in rows]
-    cleaned = [row for row in cleaned if row]
-    if not cleaned:
-        return []
-    width = max(len(row) for row in cleaned)
-    lines: list[str] = []
-    if width <= 2:
-        for row in cleaned:
-            lines.append(f"{row[0].rstrip(':')}: {row[1]}" if len(row) == 2 else row[0])
-        return lines
-    header = [" ".join(cell.split()) for cell in rows[0]]
-    for row in rows[1:]:
-        for title, cell in zip(header, row):
-            if title and cell and cell != title:
-                lines.append(f"{title.rstrip(':')}: {cell}")
-    return lines
-
-
-def _cell_text(text: str) -> str:
-    # A value on several lines stays one value (a paragraph break inside a cell).
-    return " ".join(str(text).split())
-
-
 # --- Word ------------------------------------------------------------------------------
-
-
-def _check_zip(data: bytes) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED:
-                raise Unreadable("it unpacks to far more than its size (it may be hostile)")
-    except zipfile.BadZipFile as error:
-        raise Unreadable(DAMAGED) from error
 
 
 def _word(data: bytes) -> str:
     from docx import Document
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
 
-    _check_zip(data)
+    check_zip(data)
+    # python-docx opens the package (its XML parser resolves no entities); the body's XML
+    # is read by word_forms, which sees what paragraph.text leaves out.
     document = Document(io.BytesIO(data))
-    lines: list[str] = []
-    # Paragraphs and tables in the order they appear in the document.
-    for block in document.element.body.iterchildren():
-        tag = block.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            text = Paragraph(block, document).text.strip()
-            lines.append(text)
-        elif tag == "tbl":
-            table = Table(block, document)
-            rows = [[_cell_text(cell.text) for cell in row.cells] for row in table.rows]
-            lines.extend(["", *table_lines(rows), ""])
-    return "\n".join(lines)
+    return blocks_text(body_blocks(document.element.body))
+
+
+# --- OpenDocument ----------------------------------------------------------------------
+
+
+def _odt(data: bytes) -> str:
+    return blocks_text(text_blocks(content(data)))
+
+
+def _ods(data: bytes) -> str:
+    return "\n".join(line for rows in sheets(content(data)) for line in [*table_lines(rows), ""])
 
 
 # --- Excel -----------------------------------------------------------------------------
@@ -230,7 +198,7 @@ def _word(data: bytes) -> str:
 def _excel(data: bytes) -> str:
     from openpyxl import load_workbook
 
-    _check_zip(data)
+    check_zip(data)
     book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         lines: list[str] = []
@@ -246,7 +214,7 @@ def _excel(data: bytes) -> str:
                 if budget <= 0:
                     break
                 budget -= 1
-                cells = [_cell_text(_excel_value(v)) for v in values]
+                cells = [cell_text(_excel_value(v)) for v in values]
                 if any(cells):
                     rows.append(cells)
             lines.extend([*table_lines(rows), ""])
@@ -275,8 +243,10 @@ def _pdf(data: bytes) -> str:
             reader.decrypt("")  # "protected" PDFs that open without a password
         except Exception as error:  # noqa: BLE001
             raise Unreadable("it is protected by a password") from error
-    pages = [page.extract_text() or "" for page in reader.pages[:MAX_PAGES]]
-    text = "\n".join(pages)
+    fields = form_text(reader)
+    pages = "\n".join(page.extract_text() or "" for page in reader.pages[:MAX_PAGES])
+    # The fields first: a value typed in one wins over stray page text under the same label.
+    text = "\n".join([*fields.lines, "", without_fields(pages, fields.known)])
     if len("".join(text.split())) < MIN_PDF_TEXT:
         raise Unreadable("it holds no text we can read (it looks like a scan or a picture)")
     return text
