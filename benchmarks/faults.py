@@ -15,7 +15,7 @@ has put things right.
 - frozen (PostgreSQL): two instances; the one leading the scheduler is stopped
   (SIGSTOP). Measured: how long until the other leads.
 
-The baseline is the promise in the README next to each figure.
+The baseline is the promise in docs/benchmarks.md next to each figure.
 """
 from __future__ import annotations
 

@@ -3,21 +3,27 @@ one recorded post, rendered (`Say`) and sent with chat.postMessage.
 
 Every post the core records goes through here: replies, team notices, reminders and
 digests. Scheduled posts go at most one a second to a channel (Slack's guidance); a 429
-is waited out by slack_sdk's rate-limit handler; any other failure raises, and the
-dispatcher tries again later. A recipient `dm:<user id>` is the bot's direct-message
-channel with that user, opened (conversations.open) when first needed.
+is waited out by slack_sdk's rate-limit handler. An error that says the post can never
+go where it is addressed (channel_not_found, is_archived, user_not_found, ...) is a
+refusal for good: the send fails at once and the team sees it. Any other failure raises,
+and the dispatcher tries again later: a timeout, a 5xx, ratelimited, and errors about our
+own set-up (invalid_auth, token_revoked, missing_scope, account_inactive: Slack's word for
+a token whose app or user is gone), which every post would meet until it is put right.
+A recipient `dm:<user id>` is the bot's direct-message channel with that user, opened
+(conversations.open) when first needed.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.identity import Directory
@@ -25,9 +31,26 @@ from bot.fitting import fit_message, pages
 from bot.slack_views import SlackViews
 from intake.messages import Reply
 from intake.models import OutboundMessage
+from intake.outbox.send_errors import Refused
 
 SPACING = 1.0  # seconds between scheduled posts to one channel
 DM = "dm:"
+Confirm = Callable[[], Awaitable[None]]
+# Web API errors (chat.postMessage, conversations.open) that this post will meet however
+# often it is tried: where it is addressed is gone or closed to us, or Slack will not take it.
+FOR_GOOD = frozenset({
+    "channel_not_found", "is_archived", "not_in_channel", "user_not_found", "user_not_visible",
+    "user_disabled", "cannot_dm_bot", "messages_tab_disabled", "thread_not_found", "msg_too_long",
+    "no_text", "too_many_attachments", "invalid_blocks", "invalid_blocks_format", "invalid_arguments",
+    "restricted_action", "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
+    "restricted_action_non_threadable_channel",
+})
+
+
+def refusal(error: SlackApiError) -> Refused | None:
+    """The Web API's error as a refusal for good, or None if it is worth trying again."""
+    code = error.response.get("error") if error.response is not None else None
+    return Refused(f"Slack: {code}") if code in FOR_GOOD else None
 
 
 def paced(kind: str) -> bool:
@@ -118,21 +141,38 @@ class SlackCarrier:
             self._session = None
 
     async def send(self, row: OutboundMessage) -> None:
+        await self.send_fenced(row, confirm=None)
+
+    async def send_fenced(self, row: OutboundMessage, *, confirm: Confirm | None) -> None:
         """Post the row: one post, or several in order when it holds more blocks than one
-        post may (a busy digest, the status of a council with many entries)."""
+        post may (a busy digest, the status of a council with many entries). `confirm()`
+        is awaited just before the first post goes (see `Carrier` in
+        `intake/outbox/dispatch.py`)."""
+        try:
+            await self._send(row, confirm)
+        except SlackApiError as error:
+            refused = refusal(error)
+            if refused is None:
+                raise
+            raise refused from error
+
+    async def _send(self, row: OutboundMessage, confirm: Confirm | None) -> None:
         say = Say.from_json(row.body)
         posts = [{**page, "thread_ts": say.thread_ts} for page in pages(say.render(self.views))]
         channel = row.recipient
         if channel.startswith(DM):
             channel = await self.directory.dm_channel(channel.removeprefix(DM))
-        for payload in posts:
+        for n, payload in enumerate(posts):
+            ready = confirm if n == 0 else None  # once begun, the rest of a long post follows it
             if not paced(row.kind):
+                await _confirmed(ready)
                 await self._post(channel, payload)
                 continue
             async with self._locks.setdefault(channel, asyncio.Lock()):
                 wait = self._last.get(channel, 0.0) + SPACING - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                await _confirmed(ready)
                 try:
                     await self._post(channel, payload)
                 finally:
@@ -151,3 +191,8 @@ class SlackCarrier:
 
     def describe(self) -> str:
         return f"Slack {self.client.base_url}"
+
+
+async def _confirmed(confirm: Confirm | None) -> None:
+    if confirm is not None:
+        await confirm()

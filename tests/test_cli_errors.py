@@ -152,14 +152,18 @@ async def test_serve_logs_one_json_object_per_line(tmp_path):
         sys.executable, "-m", "intake", "serve", "--no-slack", cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
+    seen = b""
     try:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
-        assert b"CIB intake is running" in line
+        assert process.stderr is not None
+        # The banner is a log record too (on stderr, with the others).
+        while b"CIB intake is running" not in seen:
+            line = await asyncio.wait_for(process.stderr.readline(), timeout=60)
+            assert line, "cib serve stopped"
+            seen += line
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    lines = [json.loads(text) for text in err.decode().splitlines() if text.strip()]
+    lines = [json.loads(text) for text in (seen + err).decode().splitlines() if text.strip()]
     assert lines, "no log lines"
     assert all({"time", "level", "logger", "message"} <= set(entry) for entry in lines)
     assert any("SMTP listening" in entry["message"] for entry in lines)
@@ -169,12 +173,14 @@ def test_every_list_setting_is_read_comma_separated_from_the_environment(monkeyp
     from intake.runtime.settings import Settings
 
     lists = {name: info for name, info in Settings.model_fields.items() if "list" in str(info.annotation)}
-    typed = {"trusted_proxies": ("10.0.0.1, 10.0.0.0/8", ["10.0.0.1", "10.0.0.0/8"])}  # checked as addresses
+    # Each list's entries are checked as what they are: two valid ones of each kind.
+    typed = {"trusted_proxies": ["10.0.0.1", "10.0.0.0/8"], "intake_addresses": ["eoi@a.example", "eoi@b.example"],
+             "team_emails": ["a@example.org", "b@example.org"], "admin_slack_users": ["U0AAA", "b@example.org"],
+             "authserv_id": ["mx1.example.org", "mx2.example.org"], "dns_servers": ["192.0.2.1", "192.0.2.2:5353"]}
     for name in lists:
-        monkeypatch.setenv(f"CIB_{name.upper()}", typed.get(name, ("a/1, b/2",))[0])
+        monkeypatch.setenv(f"CIB_{name.upper()}", ", ".join(typed.get(name, ["1/2", "3/4"])))
     settings = Settings(_env_file=None)
-    assert {name: getattr(settings, name) for name in lists} == {
-        name: typed[name][1] if name in typed else ["a/1", "b/2"] for name in lists}
+    assert {name: getattr(settings, name) for name in lists} == {name: typed.get(name, ["1/2", "3/4"]) for name in lists}
     assert {"intake_addresses", "team_emails", "sender_rate_limits", "total_rate_limits"} <= set(lists)
 
 

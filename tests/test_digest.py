@@ -10,7 +10,6 @@ from bot.slash import digest_for_slack
 from intake.reports.digest import due_digest
 from intake.jobs.digest_job import build_digest
 from intake.jobs import send_digest
-from intake.outbox.retry import MAX_ATTEMPTS
 from tests.campaign_seed import flush, nominate, receive, submit
 
 LONDON = ZoneInfo("Europe/London")
@@ -125,16 +124,17 @@ def test_cib_digest_dry_run_writes_html_and_sends_nothing(tmp_path, monkeypatch)
     assert result.exit_code == 0 and "13 May 2027" in result.output
 
 
-async def test_a_reply_that_failed_every_attempt_needs_a_person_in_the_digest(runtime, clock, relay):
+async def test_a_reply_the_relay_refused_needs_a_person_in_the_digest(runtime, clock, relay):
     clock.set(datetime(2027, 5, 19, 11, 0, tzinfo=LONDON))
-    relay.refuse_next = MAX_ATTEMPTS  # the acknowledgement is refused at every attempt
+    relay.refuse_next = 1  # the acknowledgement is refused for good (550): not tried again
     await submit(runtime, "pbr-pathfinder", "Camden", sender="jane.smith@camden.gov.uk")
-    for _ in range(3 * MAX_ATTEMPTS):
-        if not relay.refuse_next:
-            break
-        await runtime.delivery.deliver_due()
-        clock.now += timedelta(hours=2)  # past the longest backoff
+    await runtime.delivery.flush()  # the one attempt, whichever worker makes it
+    clock.now += timedelta(hours=2)  # past the longest backoff: still nothing is tried again
+    await runtime.delivery.flush()
     assert relay.refuse_next == 0 and relay.to("jane.smith@camden.gov.uk") == []
+    async with runtime.store.reader() as unit:
+        [ack] = await unit.outbound.failed()
+    assert ack.attempts == 1
     morning = datetime(2027, 5, 20, 8, 30, tzinfo=LONDON)
     digest = await build_digest(runtime.service, morning)
     [failed] = digest.context["attention"]["undelivered"]["items"]
@@ -144,7 +144,7 @@ async def test_a_reply_that_failed_every_attempt_needs_a_person_in_the_digest(ru
     await runtime.delivery.flush()
     [mail] = relay.to("team@local.gov.uk")
     text = mail.get_body(("plain",)).get_content()
-    assert "Not delivered: our mail or posts that failed every attempt (1):" in text
+    assert "Not delivered: our mail or posts that did not reach their recipient (1):" in text
     assert "to jane.smith@camden.gov.uk" in text
     assert "Not delivered (1)" in mail.get_body(("html",)).get_content()
     slack = json.dumps(await digest_for_slack(runtime.service, morning))

@@ -357,3 +357,12 @@ async def test_a_field_gets_one_message_worded_as_govuk_asks(runtime, relay):
     assert body.count("Number of children's centres must be a whole number (we read 'lots')") == 1
     assert "Enter the number of children's centres" not in body  # one message for the field
     assert "Enter the contact role" in body
+
+
+async def test_a_subject_of_one_long_word_is_answered_with_a_short_one(runtime, relay):
+    # A header line has a limit the relay enforces ("500 Line too long"): ours is cut.
+    await send(runtime, message("What deadlines are coming up?", subject="x" * 2000))
+    await settle(runtime)
+    [reply] = relay.messages
+    assert str(reply["Subject"]).strip().startswith("Re: xxx") and len(str(reply["Subject"])) < 250
+    assert "deadline" in body_text(reply).lower()

@@ -9,8 +9,10 @@ import jinja2
 from aiohttp import web
 
 from workspace import actions, downloads, pages
+from workspace import personal_data
 from workspace import sign_in as access
 from workspace.page_deps import Deps
+from intake.team.personal_desk import PersonalDesk
 from workspace.view import DEPS, FLASH_COOKIE, render
 
 STATIC = Path(__file__).parent / "static"
@@ -62,9 +64,11 @@ async def _said_once(request: web.Request, handler: web.RequestHandler) -> web.S
     return response
 
 
-def team_app(deps: Deps, templates_dir: Path) -> web.Application:
+def team_app(deps: Deps, templates_dir: Path, *, personal_desk: PersonalDesk | None = None) -> web.Application:
     app = web.Application(middlewares=[access.headers, _error_pages, access.signed_in, _said_once])
     app[DEPS] = deps
+    if personal_desk is not None:
+        app[personal_data.PERSONAL] = personal_desk
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(Path(templates_dir) / "web")),
@@ -84,6 +88,9 @@ def team_app(deps: Deps, templates_dir: Path) -> web.Application:
     app.router.add_post("/entries/{reference}/verify", actions.verify)
     app.router.add_post("/entries/{reference}/reject", actions.reject)
     app.router.add_post("/entries/{reference}/decide", actions.decide)
+    app.router.add_get("/entries/{reference}/personal-data", personal_data.page)
+    app.router.add_post("/personal-data/export", personal_data.export)
+    app.router.add_post("/personal-data/erase", personal_data.erase)
     app.router.add_get("/needs", pages.needs)
     app.router.add_post("/enquiries/{id}/answer", actions.answer)
     app.router.add_post("/enquiries/{id}/handled", actions.handled)
@@ -102,10 +109,10 @@ def team_app(deps: Deps, templates_dir: Path) -> web.Application:
     return app
 
 
-def mount(root: web.Application, deps: Deps, templates_dir: Path) -> None:
+def mount(root: web.Application, deps: Deps, templates_dir: Path, *, personal: PersonalDesk | None = None) -> None:
     async def to_workspace(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/team/")
 
     root.router.add_get("/team", to_workspace)
     root.router.add_get("/", to_workspace)
-    root.add_subapp("/team/", team_app(deps, templates_dir))
+    root.add_subapp("/team/", team_app(deps, templates_dir, personal_desk=personal))

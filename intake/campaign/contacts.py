@@ -19,6 +19,9 @@ from intake.campaign.register import ConfigError, CouncilRegister, resolve_regio
 log = logging.getLogger(__name__)
 
 COLUMNS = ("council", "region", "name", "role", "email", "slack_channel")
+# Names reserved for examples and tests (RFC 2606, RFC 6761): no one receives mail there.
+RESERVED_TLDS = ("example", "test", "invalid", "localhost")
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,17 @@ class Contacts:
 
     def region_emails(self, region: str) -> list[str]:
         return [contact.email for contact in self.by_region.get(region, ())]
+
+    def examples(self) -> list[str]:
+        """The addresses at reserved example domains: placeholders, not the CIB team's contacts."""
+        listed = [c.email for group in (*self.by_council.values(), *self.by_region.values()) for c in group]
+        return sorted({email for email in listed if is_example(email)})
+
+
+def is_example(email: str) -> bool:
+    domain = email.rpartition("@")[2].lower().rstrip(".")
+    return domain.rpartition(".")[2] in RESERVED_TLDS or any(
+        domain == reserved or domain.endswith(f".{reserved}") for reserved in RESERVED_DOMAINS)
 
 
 def _valid_email(value: str) -> bool:

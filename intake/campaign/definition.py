@@ -106,6 +106,25 @@ class DigestSchedule(_Model):
     grace_hours: float = Field(default=12, ge=0)
 
 
+class Retention(_Model):
+    """How long personal data is kept after the campaign (`cib personal-data retention`,
+    run daily by the scheduler): days after the campaign's last deadline, or after a
+    message or entry came if that was later. Sign-in links and sessions go once spent."""
+
+    raw_messages_days: int = Field(default=90, ge=0)  # messages as they came, attachments, what we sent
+    personal_fields_days: int = Field(default=365, ge=0)  # names, addresses and free text of entries
+    spent_sign_in_days: int = Field(default=0, ge=0)  # after a link is used or lapses, a session ends
+    time: dt.time = dt.time(3, 30)  # the daily run, local time
+
+    @model_validator(mode="after")
+    def _raw_not_longer(self) -> Retention:
+        # A raw message holds the entry's personal fields too: kept longer, it would keep them.
+        if self.raw_messages_days > self.personal_fields_days:
+            raise ValueError("raw_messages_days must not exceed personal_fields_days: "
+                             "a raw message holds the entry's personal fields too")
+        return self
+
+
 class CampaignInfo(_Model):
     name: str
     timezone: str = "Europe/London"
@@ -125,6 +144,7 @@ class Campaign(_Model):
     campaign: CampaignInfo
     reminders: Reminders = Reminders()
     digest: DigestSchedule = DigestSchedule()
+    retention: Retention = Retention()
     common_fields: tuple[FieldSpec, ...]
     offers: tuple[Offer, ...]
     nomination: NominationSpec

@@ -8,15 +8,17 @@ the database drivers, Slack) when it runs, so help and `--version` answer at onc
 """
 from __future__ import annotations
 
+import logging
 import sys
 
-from intake.cli import operating, reporting, team_commands  # noqa: F401 - each registers its commands
-from intake.cli.common import app, errors, options
+from intake.cli import operating, personal_data_commands, reporting, team_commands  # noqa: F401 - each registers its commands
+from intake.cli.common import app, options, tell
 
 
 def main() -> None:
     """The console entry point: known errors get a short answer on stderr (exit 2), any
-    other a one-line one (exit 1); `--debug` shows the traceback."""
+    other a one-line one (exit 1); `--debug` shows the traceback. When `cib serve` logs
+    JSON, the answer is a JSON record too."""
     try:
         app(prog_name="cib")
     except Exception as error:  # noqa: BLE001 - everything an operator sees is answered here
@@ -26,9 +28,8 @@ def main() -> None:
 
         message = explain(error)
         if message is not None:
-            errors.print(message, markup=False, highlight=False)
+            tell(message, level=logging.ERROR)
             sys.exit(2)
-        errors.print(f"Error: {type(error).__name__}: {error}\n(run `cib --debug ...` for the traceback)",
-                     markup=False, highlight=False)
+        tell(f"Error: {type(error).__name__}: {error}\n(run `cib --debug ...` for the traceback)", level=logging.ERROR)
         sys.exit(1)
 

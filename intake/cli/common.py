@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from intake.runtime.composition import Runtime
+    from intake.runtime.settings import Settings
 
 app = typer.Typer(
     help="CIB intake: expressions of interest, nominations and questions for the CIB.",
@@ -31,7 +32,8 @@ console = Console()
 # and what a command writes to standard output stays clean.
 errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
-options = {"debug": False}
+# debug: show tracebacks; log_json: `cib serve` speaks in JSON log records (CIB_LOG_FORMAT=json).
+options = {"debug": False, "log_json": False}
 
 
 def version_text() -> str:
@@ -87,11 +89,11 @@ def plain_text(text: str) -> Any:
     return Text(visible(text))
 
 
-def make_runtime(**overrides: Any) -> Runtime:
+def make_runtime(settings: Settings | None = None) -> Runtime:
     from intake.runtime.composition import create_service
     from intake.runtime.settings import Settings
 
-    return create_service(Settings(**overrides) if overrides else Settings())
+    return create_service(settings or Settings())
 
 
 def run_with_database(work: Callable[[Runtime], Awaitable[T]], runtime: Runtime | None = None, *, create: bool = False) -> T:
@@ -125,20 +127,19 @@ def progress_bar() -> Any:
 
 
 def configure_logging(settings: Any) -> None:
-    handler = logging.StreamHandler()
-    if settings.log_format == "json":
-        from pythonjsonlogger.json import JsonFormatter
+    from intake.runtime.log_format import configure_logging as configure
 
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                           rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    configure(json=settings.log_format == "json", level=settings.log_level)
+    options["log_json"] = settings.log_format == "json"
+
+
+def tell(text: str, *, level: int = logging.INFO) -> None:
+    """What `cib serve` says to its operator: a log record when it logs JSON (every line it
+    writes is then JSON), otherwise a line on the console (errors on stderr)."""
+    if options["log_json"]:
+        logging.getLogger("intake.cli").log(level, text)
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
-    # aiosmtpd logs every SMTP command at INFO, and APScheduler every job it runs: a line
-    # per command or run is noise (about 5,800 a day); their warnings and errors still show.
-    if settings.log_level.upper() != "DEBUG":
-        for name in ("mail.log", "apscheduler", "slack_bolt", "slack_sdk"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        (console if level < logging.WARNING else errors).print(text, markup=False, highlight=False)
 
 
 def checked_files(settings: Any) -> list[Any]:
@@ -149,14 +150,25 @@ def checked_files(settings: Any) -> list[Any]:
 
 
 def show_findings(findings: list[Any]) -> bool:
+    """The findings as a table (standard output if all passed, else stderr); as log
+    records when logging JSON. True if all passed."""
     from rich.text import Text
 
+    if options["log_json"]:
+        for finding in findings:
+            level = logging.ERROR if not finding.ok else logging.WARNING if finding.warning else logging.INFO
+            tell(f"check {finding.what}: {_verdict(finding)}: {finding.detail}", level=level)
+        return all(f.ok for f in findings)
+    styles = {"ok": "green", "warning": "yellow", "problem": "red"}
     table = new_table("check", "", "detail")
     for finding in findings:
-        table.add_row(finding.what, Text("ok", style="green") if finding.ok else Text("problem", style="red"),
-                      finding.detail)
+        table.add_row(finding.what, Text(_verdict(finding), style=styles[_verdict(finding)]), finding.detail)
     (console if all(f.ok for f in findings) else errors).print(table)
     return all(f.ok for f in findings)
+
+
+def _verdict(finding: Any) -> str:
+    return "problem" if not finding.ok else "warning" if finding.warning else "ok"
 
 
 

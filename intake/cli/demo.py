@@ -30,7 +30,7 @@ KEPT = Path("cib-demo.sqlite3")
 # may replace it; any other file at that path is never touched.
 DEMO_ID = 0x43494244
 # The demo's intake sits behind a mail server that checked each sender (CIB_AUTHSERV_ID),
-# which says so in the header it adds; see "Who is trusted with what" in the README.
+# which says so in the header it adds; see docs/trust.md.
 BORDER = "mx.cib.localhost"
 
 EMAILS: list[tuple[str, str, str]] = [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,13 +20,17 @@ from intake.cli.common import (
     errors,
     make_runtime,
     new_table,
+    options,
     progress_bar,
     run_with_database,
     show_findings,
+    tell,
 )
 
 if TYPE_CHECKING:
+    from intake.runtime.checks import Finding
     from intake.runtime.composition import Runtime
+    from intake.runtime.settings import Settings
 
 
 @app.command()
@@ -33,77 +39,113 @@ def serve(
     no_scheduler: bool = typer.Option(False, "--no-scheduler", help="Do not send reminders or digests."),
 ) -> None:
     """Run the service: SMTP intake, outbound mail, the Slack bot and the scheduler.
-    The checks of `cib check` run first; the service does not start if one fails."""
-    from intake.runtime.checks import check_database
-    from intake.runtime.schema import open_database
-    from intake.runtime.settings import Settings
+    The checks of `cib check` run first; the service does not start if one fails, and
+    nothing (not even a database) is made before the settings and ports are known good."""
+    from intake.runtime.listeners import check_listeners
+    from intake.runtime.log_format import configure_logging as configure
+    from intake.runtime.settings_load import load_settings, raw_setting
 
-    settings = Settings()
+    if raw_setting("log_format") == "json":
+        # Even a refusal of the settings themselves is then a JSON record.
+        configure(json=True)
+        options["log_json"] = True
+    settings = load_settings()
     configure_logging(settings)
     findings = checked_files(settings)
     if not all(f.ok for f in findings):
         show_findings([f for f in findings if not f.ok])
         raise typer.Exit(2)
-    runtime = make_runtime()
+    for finding in findings:
+        if finding.warning:
+            tell(f"{finding.what}: {finding.detail}", level=logging.WARNING)
+    check_listeners(settings)
+    asyncio.run(_serve(make_runtime(settings), slack=not no_slack, scheduler=not no_scheduler))
 
-    async def main() -> None:
+
+async def _serve(runtime: Runtime, *, slack: bool, scheduler: bool) -> None:
+    from intake.runtime.checks import check_database
+    from intake.runtime.listeners import StartupRefused, check_listeners
+    from intake.runtime.schema import open_database
+
+    try:
         await open_database(runtime.store, runtime.settings.database_url, create=True)
-        findings.extend(await check_database(runtime.store, runtime.campaign))
-        if not all(f.ok for f in findings):
-            show_findings([f for f in findings if not f.ok])
-            await runtime.store.close()
-            raise typer.Exit(2)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await runtime.start(slack=not no_slack, scheduler=not no_scheduler)
-        console.print(
-            f"CIB intake is running: mail to {', '.join(runtime.settings.intake_addresses)} "
-            f"at {runtime.settings.smtp_host}:{runtime.smtp_port}; replies go to "
-            f"{runtime.delivery.transport.describe()}; the team's workspace and /healthz at "
-            f"http://{runtime.settings.http_host}:{runtime.http_port}/. Ctrl-C stops it."
-        )
-        await stop.wait()
-        await runtime.stop()
-
-    asyncio.run(main())
+        findings = await check_database(runtime.store, runtime.campaign)
+    except BaseException:
+        await runtime.store.close()
+        raise
+    if not all(f.ok for f in findings):
+        show_findings([f for f in findings if not f.ok])
+        await runtime.store.close()
+        raise typer.Exit(2)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runtime.start(slack=slack, scheduler=scheduler)
+    except OSError as error:
+        # Taken since the ports were checked: name the setting if it is one of ours.
+        with contextlib.suppress(Exception):
+            await runtime.stop()
+        check_listeners(runtime.settings)
+        raise StartupRefused(f"{error.strerror or error} (CIB_SMTP_HOST, CIB_SMTP_PORT, CIB_HTTP_HOST, "
+                             "CIB_HTTP_PORT say where it listens)") from error
+    settings = runtime.settings
+    tell(f"CIB intake is running: mail to {', '.join(settings.intake_addresses)} at {settings.smtp_host}:"
+         f"{runtime.smtp_port}; replies go to {runtime.delivery.transport.describe()}; the team's workspace and "
+         f"/healthz at http://{settings.http_host}:{runtime.http_port}/. Ctrl-C stops it.")
+    await stop.wait()
+    await runtime.stop()
 
 
 @app.command()
 def check() -> None:
     """Check the settings, the campaign, the councils, the contacts and every template, and
-    that the entries in the database are all for offers the campaign still has."""
-    from intake.runtime.checks import Finding, check_database
-    from intake.runtime.schema import sqlite_file
-    from intake.runtime.settings import Settings
+    that the entries in the database are all for offers the campaign still has. A database
+    with no schema yet (a new one) passes: `cib serve` creates the schema."""
+    from intake.runtime.settings_load import load_settings
 
-    settings = Settings()
+    from intake.runtime.checks import check_ports
+
+    settings = load_settings()
     findings = checked_files(settings)
-    path = sqlite_file(settings.database_url)
-    if path is not None and not path.exists():
-        findings.append(Finding("database", True, f"none yet at {path} (`cib serve` makes it)"))
-    elif all(f.ok for f in findings):
-        findings.extend(run_with_database(lambda rt: check_database(rt.store, rt.campaign), make_runtime()))
-    else:
-        findings.append(Finding("database", False, "not checked until the files above are right"))
+    findings.append(check_ports(settings))
+    findings.append(_database_finding(settings, findings[:-1]))
     if not show_findings(findings):
         raise typer.Exit(1)
-    console.print("All checks passed.")
+    warned = sum(f.warning for f in findings)
+    console.print("All checks passed" + (f", with {warned} warning{'s' * (warned > 1)} above." if warned else "."))
+
+
+def _database_finding(settings: Settings, findings: list[Finding]) -> Finding:
+    from intake.runtime.checks import Finding, check_database
+    from intake.runtime.schema import NoDatabase, shown_url, sqlite_file
+
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():
+        return Finding("database", True, f"none yet at {path} (`cib serve` makes it)")
+    if not all(f.ok for f in findings):
+        return Finding("database", False, "not checked until the files above are right")
+    try:
+        found = run_with_database(lambda rt: check_database(rt.store, rt.campaign), make_runtime(settings))
+    except NoDatabase:
+        return Finding("database", True, f"{shown_url(settings.database_url)}: no schema yet "
+                                         "(`cib serve` or `cib db upgrade` creates it)")
+    return found[0]
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the latest version."""
     from intake.runtime.schema import shown_url
+    from intake.runtime.settings_load import load_settings
 
     async def nothing(rt: Runtime) -> None:
         return None
 
-    runtime = make_runtime()
+    runtime = make_runtime(load_settings())
     run_with_database(nothing, runtime, create=True)
     console.print(f"Database is up to date: {shown_url(runtime.settings.database_url)}")
-
 
 
 @app.command()

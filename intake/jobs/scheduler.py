@@ -1,5 +1,5 @@
 """When the jobs run: APScheduler, started by `Runtime.start`, calls the reminders job at
-each reminder slot and the digest job daily, only while this instance leads.
+each reminder slot, and the digest and retention jobs daily, only while this instance leads.
 
 With PostgreSQL several instances may run: the one holding the advisory lock
 (`intake/store/leadership.py`) runs the jobs, and the others try again every
@@ -20,6 +20,7 @@ from intake.reports import reminders as plan
 from intake.jobs.job_deps import JobDeps
 from intake.jobs.digest_job import send_digest
 from intake.jobs.reminder_job import send_due_reminders
+from intake.jobs.retention_job import apply_retention
 from intake.store.leadership import Leadership
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,13 @@ class Scheduler:
             misfire_grace_time=int(timedelta(hours=self.campaign.digest.grace_hours).total_seconds()) or 1,
         )
         self._jobs.append("digest")
+        # The retention periods (campaign.toml's [retention]), applied daily at a quiet hour.
+        quiet = self.campaign.retention.time
+        self.aps.add_job(
+            self._run_retention, CronTrigger(hour=quiet.hour, minute=quiet.minute, timezone=self.campaign.tz),
+            id="retention", replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=12 * 3600,
+        )
+        self._jobs.append("retention")
 
     def _remove_jobs(self) -> None:
         for job_id in self._jobs:
@@ -121,6 +129,14 @@ class Scheduler:
             await send_digest(self.deps, now=self.deps.clock())
         except Exception:
             log.exception("digest run failed")
+
+    async def _run_retention(self) -> None:
+        if not self.leader:
+            return
+        try:
+            await apply_retention(self.deps, now=self.deps.clock())
+        except Exception:
+            log.exception("retention run failed; tomorrow's run (or cib personal-data retention) catches up")
 
     def jobs(self) -> list[tuple[str, datetime | None]]:
         return [(job.id, job.next_run_time) for job in self.aps.get_jobs()]

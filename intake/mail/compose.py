@@ -71,10 +71,15 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2].strip().lower()
 
 
+SUBJECT_LENGTH = 200  # characters of their subject kept in ours: a header line has its limits
+
+
 def reply_subject(original: str, fallback: str) -> str:
     original = " ".join(original.split())
     if not original:
         return fallback
+    if len(original) > SUBJECT_LENGTH:
+        original = original[:SUBJECT_LENGTH].rstrip() + "…"
     return original if original.lower().startswith("re:") else f"Re: {original}"
 
 

@@ -3,7 +3,9 @@
 The handler only translates: a bad recipient is refused at RCPT (550), a message is kept
 by the service before we answer 250 (RFC 5321 §6.1: after 250 it is our responsibility),
 a failure to keep it is a 451 so the sender's server tries again, and the work of reading
-and answering it happens after the 250, on a queue.
+and answering it happens after the 250, on a queue. The one message the database will
+not take at all, for what is in it, is refused for good (554, with the reason) rather
+than asked for again for ever.
 """
 from __future__ import annotations
 
@@ -24,8 +26,17 @@ from intake.parsing.confirmation_tokens import base_address
 from intake.outbox.lull import PATIENCE, lull
 from intake.messages import Inbound, Kept, storable
 from intake.outbox.outage import Outage
+from intake.store import Unkeepable
 
 log = logging.getLogger(__name__)
+
+# What we note of the envelope beside the raw message: a line's length is plenty (an
+# address is at most 320 characters; aiosmtpd lets longer ones through to us).
+ENVELOPE_FIELD = 998
+
+
+def _noted(text: str) -> str:
+    return (storable(text) or "")[:ENVELOPE_FIELD]
 
 
 def external_id(raw: bytes, message_id: str | None) -> str:
@@ -82,14 +93,16 @@ class IntakeHandler:
             external_id=external_id(raw, message_id),
             subject=subject,
             meta={
-                "envelope_from": storable(mail_from),
-                "rcpt_tos": [storable(r) for r in envelope.rcpt_tos],
+                "envelope_from": _noted(mail_from),
+                "rcpt_tos": [_noted(r) for r in envelope.rcpt_tos],
                 "peer": _peer(session),
-                "helo": storable(str(session.host_name or "")),
+                "helo": _noted(str(session.host_name or "")),
             },
         )
         try:
             kept = await self.keep(inbound)
+        except Unkeepable as refused:  # the same message would fail the same way again
+            return f"554 5.6.0 This message cannot be kept: {refused.reason}; it will not be accepted as it is"
         except Exception as error:  # noqa: BLE001 - our fault: the sender must try again
             self.outage.failed(error)
             return "451 4.3.0 Temporary failure storing the message; please try again later"

@@ -3,18 +3,23 @@ transaction, hand each to the channel's carrier, and record each result as soon 
 known.
 
 A claim is a lease: a row being sent carries the moment its lease runs out, and a row
-whose lease has run out (its worker crashed, or hung) is due again, in any worker's next
-round, without waiting for a restart. A row is marked sent only after the carrier took
-it, in its own transaction straight after the send, so a crash can leave at most the
-message in flight unrecorded: that one may go out twice, nothing goes out never. A
-failure is retried with the shared backoff (`retry.py`). Email and Slack differ only in
-their carrier (an SMTP relay or Maildir; chat.postMessage).
+whose lease has run out (its worker crashed, hung, or was frozen) is due again, in any
+worker's next round, without waiting for a restart. A send is fenced by its lease: just
+before the message leaves (for a carrier that can tell, once it is connected and about
+to hand it over) the lease is checked and renewed in one statement, and a send whose
+lease is gone is abandoned; a result is recorded only if the claim is still the row's.
+So a worker that wakes from a freeze sends nothing another has taken over, and only the
+message in flight at a crash or a freeze can go out twice; nothing goes out never.
+Leases of a long round are renewed while it is sent. A failure is retried with the
+shared backoff (`retry.py`); a refusal for good (`Refused`) ends the send at once.
+Email and Slack differ only in their carrier (an SMTP relay or Maildir; chat.postMessage).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
@@ -24,6 +29,7 @@ from intake.models import OutboundMessage
 from intake.outbox.outage import Outage
 from intake.outbox.owners import dead_here, this_process
 from intake.outbox.retry import retry_at
+from intake.outbox.send_errors import LeaseLost, Refused
 from intake.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,9 +38,11 @@ log = logging.getLogger(__name__)
 # retries after a 429), short enough that a crashed worker's rows go out again soon.
 LEASE = timedelta(minutes=3)
 
-
 class Carrier(Protocol):
-    """Hands one recorded message to its channel; raises if the channel did not take it."""
+    """Hands one recorded message to its channel; raises if the channel did not take it
+    (`Refused` if it never will). A carrier may also have `send_fenced(row, confirm=...)`:
+    the same, awaiting `confirm()` at the last moment before the message leaves, which
+    raises `LeaseLost` when it must not leave."""
 
     async def send(self, row: OutboundMessage) -> None: ...
 
@@ -45,6 +53,25 @@ class Carrier(Protocol):
 class Round:
     sent: int = 0
     failed: int = 0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row this worker claimed, and the attempt its claim made: with the worker's
+    name, what the lease is checked by."""
+
+    row: OutboundMessage
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How handing one message over went: sent (no error), failed (`error`; for good when
+    `permanent`), or not tried because the lease was gone (`lost`)."""
+
+    error: str | None = None
+    permanent: bool = False
+    lost: bool = False
 
 
 class Dispatcher:
@@ -59,6 +86,7 @@ class Dispatcher:
         idle_seconds: float = 15,
         concurrency: int = 1,
         lease_clock: Callable[[], datetime] | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -70,6 +98,7 @@ class Dispatcher:
         # Leases run on the real clock even when the service's is simulated (a test's
         # jump of a day must not make a send in flight look abandoned).
         self.lease_clock = lease_clock or (lambda: datetime.now(timezone.utc))
+        self.lease = lease
         self.owner = this_process()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -92,8 +121,8 @@ class Dispatcher:
         return released
 
     async def deliver_due(self) -> int:
-        """Send one round of what is due now (claimed in one commit, results recorded in
-        another: two a round rather than two a message); returns how many were sent."""
+        """Send one round of what is due now (claimed in one commit, each result recorded
+        in its own); returns how many were sent."""
         async with self.store.reader() as unit:
             due = await unit.outbound.due(
                 self.clock(), channel=self.channel, limit=self.round_size, lease_now=self.lease_clock()
@@ -104,36 +133,90 @@ class Dispatcher:
         await lull(lambda: self.store.keeping, at_most=PATIENCE)
         now, lease_now = self.clock(), self.lease_clock()
         async with self.store.unit() as unit:
-            taken = await unit.outbound.claim(
-                [row.id for row in due], now, lease_now=lease_now, lease_until=lease_now + LEASE, owner=self.owner
+            taken = await unit.outbound.take(
+                [row.id for row in due], now, lease_now=lease_now, lease_until=lease_now + self.lease,
+                owner=self.owner,
             )
-        return (await self._send_and_record([row for row in due if row.id in taken])).sent
+        return (await self._send_and_record([Claim(row, taken[row.id]) for row in due if row.id in taken])).sent
 
-    async def _send_and_record(self, claimed: list[OutboundMessage]) -> Round:
+    async def _send_and_record(self, claimed: list[Claim]) -> Round:
         limit = asyncio.Semaphore(self.concurrency)
 
-        async def send(row: OutboundMessage) -> str | None:
+        async def send(claim: Claim, held: dict[int, int]) -> Attempt:
             async with limit:
-                error = await self._send(row)
-                await self._record(row, error)
-                return error
+                if claim.row.id not in held:  # a renewal found it taken over
+                    attempt = Attempt(lost=True)
+                else:
+                    attempt = await self._send(claim)
+                await self._record(claim, attempt)
+                held.pop(claim.row.id, None)
+                return attempt
 
-        errors = await asyncio.gather(*(send(row) for row in claimed))
-        failed = sum(error is not None for error in errors)
-        return Round(sent=len(errors) - failed, failed=failed)
+        async with self._renewing(claimed) as held:
+            attempts = await asyncio.gather(*(send(claim, held) for claim in claimed))
+        failed = sum(a.error is not None for a in attempts)
+        return Round(sent=sum(a.error is None and not a.lost for a in attempts), failed=failed)
 
-    async def _record(self, row: OutboundMessage, error: str | None) -> None:
+    @asynccontextmanager
+    async def _renewing(self, claimed: list[Claim]) -> AsyncIterator[dict[int, int]]:
+        """The claims of a round not yet done (id -> attempt), their leases renewed every
+        third of a lease while the round is sent, so a long round does not outlive them.
+        A claim a renewal finds taken over (this process was frozen, say) is dropped."""
+        held = {claim.row.id: claim.attempt for claim in claimed}
+
+        async def renew() -> None:
+            while held:
+                await asyncio.sleep(self.lease.total_seconds() / 3)
+                lease_now = self.lease_clock()
+                try:
+                    async with self.store.unit() as unit:
+                        kept = await unit.outbound.renew(dict(held), owner=self.owner, lease_now=lease_now,
+                                                          lease_until=lease_now + self.lease)
+                except Exception as error:  # noqa: BLE001 - the store is away: each send's own check decides
+                    log.debug("renewing %s leases failed: %s", self.channel, error)
+                    continue
+                for outbound_id in set(held) - kept:
+                    held.pop(outbound_id, None)
+
+        task = asyncio.create_task(renew(), name=f"{self.channel}-leases")
+        try:
+            yield held
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _confirm(self, claim: Claim) -> None:
+        """The lease is still ours, now renewed; `LeaseLost` if not (or if the store cannot
+        say: a message sent that cannot be recorded would go again)."""
+        lease_now = self.lease_clock()
+        try:
+            async with self.store.unit() as unit:
+                kept = await unit.outbound.renew({claim.row.id: claim.attempt}, owner=self.owner,
+                                                 lease_now=lease_now, lease_until=lease_now + self.lease)
+        except Exception as error:  # noqa: BLE001
+            raise LeaseLost(f"the lease could not be checked: {error}") from error
+        if not kept:
+            raise LeaseLost(f"{self.channel} {claim.row.id}: the lease ran out or was taken over")
+
+    async def _record(self, claim: Claim, attempt: Attempt) -> None:
         """The result of one send, committed before the next: a crash after this loses
-        nothing and repeats nothing."""
+        nothing and repeats nothing. Recorded only while the claim is still the row's."""
+        row = claim.row
+        if attempt.lost:
+            log.info("%s %s not sent here: its lease was lost (another worker has it)", self.channel, row.id)
+            return
         async with self.store.unit() as unit:
-            if error is None:
-                await unit.outbound.sent([row.id], self.clock())
-                return
-            attempt = row.attempts + 1
-            log.warning("sending %s %s failed (attempt %s): %s", self.channel, row.id, attempt, error)
-            await unit.outbound.not_sent(
-                row.id, attempt=attempt, error=error[:1000], retry_at=retry_at(attempt, self.clock())
-            )
+            if attempt.error is None:
+                recorded = await unit.outbound.sent(row.id, attempt=claim.attempt, owner=self.owner, at=self.clock())
+            else:
+                again = None if attempt.permanent else retry_at(claim.attempt, self.clock())
+                log.warning("sending %s %s %s (attempt %s): %s", self.channel, row.id,
+                            "refused" if attempt.permanent else "failed", claim.attempt, attempt.error)
+                recorded = await unit.outbound.not_sent(row.id, attempt=claim.attempt, owner=self.owner,
+                                                        error=attempt.error[:1000], retry_at=again)
+        if not recorded:
+            log.warning("%s %s was handed over after another worker took it over: it may have gone twice",
+                        self.channel, row.id)
 
     async def send_held(self, outbound_ids: list[int]) -> Round:
         """Send now the rows held for this channel (see `intake/pipeline/record_replies.py`).
@@ -146,17 +229,26 @@ class Dispatcher:
             rows = [r for r in await unit.outbound.by_ids(outbound_ids) if r.status == "pending"]
         lease_now = self.lease_clock()
         async with self.store.unit() as unit:
-            taken = await unit.outbound.claim_held([r.id for r in rows], lease_until=lease_now + LEASE,
-                                                   owner=self.owner)
-        return await self._send_and_record([r for r in rows if r.id in taken])
+            taken = await unit.outbound.take_held([r.id for r in rows], lease_until=lease_now + self.lease,
+                                                  owner=self.owner)
+        return await self._send_and_record([Claim(r, taken[r.id]) for r in rows if r.id in taken])
 
-    async def _send(self, row: OutboundMessage) -> str | None:
-        """None when the carrier took it; otherwise what went wrong."""
+    async def _send(self, claim: Claim) -> Attempt:
+        """Hand the row over, the lease confirmed at the last moment."""
+        fenced = getattr(self.transport, "send_fenced", None)
         try:
-            await self.transport.send(row)
-        except Exception as error:  # noqa: BLE001 - any carrier failure is retried
-            return str(error) or type(error).__name__
-        return None
+            if fenced is not None:
+                await fenced(claim.row, confirm=lambda: self._confirm(claim))
+            else:
+                await self._confirm(claim)
+                await self.transport.send(claim.row)
+        except LeaseLost:
+            return Attempt(lost=True)
+        except Refused as error:
+            return Attempt(error=str(error) or "refused", permanent=True)
+        except Exception as error:  # noqa: BLE001 - any other carrier failure is retried
+            return Attempt(error=str(error) or type(error).__name__)
+        return Attempt()
 
     async def flush(self, *, timeout: float = 30) -> None:
         """Send what is due and wait for sends other workers have in hand to finish."""

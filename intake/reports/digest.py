@@ -338,7 +338,7 @@ def awaiting(held: list[Confirmation], now: datetime, campaign: Campaign) -> lis
 
 
 def undelivered(failed: list[OutboundMessage], campaign: Campaign) -> list[dict[str, Any]]:
-    """Our own mail or posts that failed every attempt: the person never heard from us.
+    """Our own mail or posts that could not be delivered (refused, or every attempt failed): the person never heard from us.
     They stay until the team sends them again or notes the address as unreachable."""
     return [
         {"id": o.id, "kind": o.kind, "channel": o.channel, "recipient": o.recipient,

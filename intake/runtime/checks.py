@@ -1,8 +1,11 @@
 """`cib check`, and the same checks at the start of `cib serve`: the campaign, the council
 register, the contacts and the templates read and make sense, and the offer keys stored
-in the database still exist in the campaign (a renamed key would strand its entries)."""
+in the database still exist in the campaign (a renamed key would strand its entries).
+A warning is a finding that passes but needs a look (the shipped example contacts with a
+relay that would really send to them)."""
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +16,8 @@ from intake.campaign.definition import Campaign, load_campaign
 from intake.campaign.contacts import load_contacts
 from intake.campaign.register import ConfigError, CouncilRegister, load_councils
 from intake.render import Filter, Renderer
+from intake.runtime.listeners import bind_problem, listeners, probe
+from intake.runtime.privacy_notice import privacy_notice
 from intake.runtime.settings import Settings
 from intake.store import Store
 
@@ -22,6 +27,7 @@ class Finding:
     what: str
     ok: bool
     detail: str
+    warning: bool = False
 
 
 @dataclass
@@ -51,16 +57,50 @@ def check_files(
     except (ConfigError, OSError) as error:
         findings.append(Finding("councils", False, str(error)))
     if loaded.councils is not None:
-        path = settings.contacts_file or settings.config_dir / "contacts.csv"
-        try:
-            contacts = load_contacts(path, loaded.councils)
-            listed = f"{len(contacts.by_council)} councils, {len(contacts.by_region)} regions"
-            findings.append(Finding("contacts", True, f"{path}: {listed}" if path.exists()
-                                    else f"{path}: none (reminders go to those who have written)"))
-        except (ConfigError, OSError) as error:
-            findings.append(Finding("contacts", False, str(error)))
+        findings.extend(check_contacts(settings, loaded.councils))
     findings.append(check_templates(settings.templates_dir, filters))
+    findings.append(Finding("privacy notice", *privacy_notice(settings)))
+    from intake.runtime.composition import mailbox_check  # the channel is built there
+
+    if (mailbox := mailbox_check(settings)) is not None:
+        findings.append(Finding("mailbox", mailbox[0], mailbox[1], warning=mailbox[2]))
     return findings
+
+
+def check_contacts(settings: Settings, councils: CouncilRegister) -> list[Finding]:
+    path = settings.contacts_file or settings.config_dir / "contacts.csv"
+    try:
+        contacts = load_contacts(path, councils)
+    except (ConfigError, OSError) as error:
+        return [Finding("contacts", False, str(error))]
+    listed = f"{len(contacts.by_council)} councils, {len(contacts.by_region)} regions"
+    findings = [Finding("contacts", True, f"{path}: {listed}" if path.exists()
+                        else f"{path}: none (reminders go to those who have written)")]
+    examples = contacts.examples()
+    if examples and settings.relay_host:
+        findings.append(Finding(
+            "contacts", True, warning=True,
+            detail=f"{path} lists {len(examples)} example address(es) ({', '.join(examples[:3])}"
+                   f"{', ...' if len(examples) > 3 else ''}) and CIB_RELAY_HOST is set, so reminders would be sent "
+                   "to them: put the CIB team's contacts there, or point CIB_CONTACTS_FILE at them"))
+    return findings
+
+
+def check_ports(settings: Settings) -> Finding:
+    """The service could listen where the settings say: the hosts are this machine's, the
+    ports allowed. A port in use passes with a warning: it may be this service, running."""
+    problems, busy = [], []
+    for prefix, host, port in listeners(settings):
+        try:
+            probe(host, port)
+        except OSError as error:
+            in_use = getattr(error, "errno", None) == errno.EADDRINUSE
+            (busy if in_use else problems).append(bind_problem(prefix, host, port, error))
+    if problems:
+        return Finding("ports", False, "; ".join(problems))
+    if busy:
+        return Finding("ports", True, "; ".join(busy) + " (fine if it is this service, running)", warning=True)
+    return Finding("ports", True, ", ".join(f"{host}:{port or 'any'}" for _, host, port in listeners(settings)))
 
 
 def check_templates(templates_dir: Path, filters: Mapping[str, Filter]) -> Finding:

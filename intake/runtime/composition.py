@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +35,8 @@ from intake.mail.pool import DocumentPool
 from intake.mail.mail_reader import EmailReader, read_email_row
 from intake.mail.sender import EmailCarrier, MaildirTransport, RelayTransport, Transport
 from intake.mail.server import IntakeHandler, ProcessingQueue, start_smtp, tls_context
+from intake.mail.imap_url import parse_imap_url
+from intake.mail.mailbox import MailboxFetcher, mailbox_count
 from intake.runtime.health import CONTENT_TYPE, Operations
 from intake.outbox.outage import Outage
 from intake.outbox.channels import Channels
@@ -44,6 +47,7 @@ from intake.service import IntakeService, utcnow
 from intake.runtime.settings import Settings, secret
 from intake.store import Store
 from intake.team import TeamDesk, Triage
+from intake.team.personal_desk import PersonalDesk
 from workspace.web_app import mount as mount_workspace
 from workspace.page_deps import Deps as WorkspaceDeps
 from workspace.sign_in_limits import networks
@@ -86,10 +90,12 @@ class Runtime:
     smtp_server: asyncio.AbstractServer | None = None
     slack: Any = None  # bot.runner.SlackRunner, when Slack is configured
     workspace: WorkspaceDeps | None = None  # the team's pages under /team/
+    personal: PersonalDesk | None = None  # a person's data: find, export, erase
     http: web.AppRunner | None = None  # the HTTP server: the workspace, the Slack endpoint, /healthz
     http_port: int | None = None
     _recovery: asyncio.Task[None] | None = None
     scheduler: Scheduler | None = None
+    mailbox: MailboxFetcher | None = None  # mail read from an existing mailbox, when CIB_IMAP_URL is set
     _started: list[str] = field(default_factory=list)
 
     @property
@@ -138,8 +144,11 @@ class Runtime:
         async with self.store.reader() as unit:
             for inbound_id in await unit.inbound.ids(status="received"):
                 self.queue.put(inbound_id)
-        if smtp:
+        # With a mailbox to read, CIB_SMTP_PORT=0 means no SMTP listener (otherwise: any free port).
+        if smtp and not (self.mailbox is not None and self.settings.smtp_port == 0):
             await self._start_smtp()
+        if smtp and self.mailbox is not None:
+            self.mailbox.start()
         root = web.Application(client_max_size=4 * 1024 * 1024)
         if slack:
             from bot.runner import start_slack
@@ -196,7 +205,7 @@ class Runtime:
         root.router.add_get("/healthz", health)
         root.router.add_get("/metrics", metrics)
         if workspace and self.workspace is not None:
-            mount_workspace(root, self.workspace, self.settings.templates_dir)
+            mount_workspace(root, self.workspace, self.settings.templates_dir, personal=self.personal)
         self.http = web.AppRunner(root, access_log=None, shutdown_timeout=5.0, logger=_http_log)
         await self.http.setup()
         site = web.TCPSite(self.http, self.settings.http_host, self.settings.http_port)
@@ -231,6 +240,8 @@ class Runtime:
             self._recovery.cancel()
             await asyncio.gather(self._recovery, return_exceptions=True)
             self._recovery = None
+        if self.mailbox is not None:
+            await self.mailbox.stop()
         if self.smtp_server is not None:
             self.smtp_server.close()
             await self.smtp_server.wait_closed()
@@ -297,6 +308,38 @@ def _channels(
     return channels
 
 
+def _mailbox(settings: Settings, service: IntakeService, queue: ProcessingQueue,
+             clock: Callable[[], datetime]) -> MailboxFetcher | None:
+    if not settings.imap_url:
+        return None
+    return MailboxFetcher(
+        target=parse_imap_url(settings.imap_url), password=secret(settings.imap_password) or "",
+        done_mailbox=settings.imap_done_mailbox, keep=service.keep, on_kept=queue.put, clock=clock,
+        poll_seconds=settings.imap_poll_seconds,
+    )
+
+
+def mailbox_check(settings: Settings) -> tuple[bool, str, bool] | None:
+    """`cib check`: (ok, what was found, only a warning) for the mailbox; None without one.
+    A server out of reach is a warning (it may be back by the time the service runs); a
+    refused login, a bad address or no TLS is a failure."""
+    if not settings.imap_url:
+        return None
+    try:
+        target = parse_imap_url(settings.imap_url)
+    except ValueError as error:
+        return False, f"CIB_IMAP_URL: {error}", False
+    try:
+        count = mailbox_count(target, secret(settings.imap_password) or "")
+    except ssl.SSLError as error:  # a certificate that does not verify is no passing outage
+        return False, f"{target.shown()}: TLS failed ({error})", False
+    except OSError as error:
+        return True, f"{target.shown()}: could not be reached ({error or type(error).__name__})", True
+    except Exception as error:  # noqa: BLE001 - refused: say exactly what the server said
+        return False, f"{target.shown()}: {error}", False
+    return True, f"{target.shown()}: logged in, {count} message(s) waiting", False
+
+
 def _authserv_id(settings: Settings) -> str:
     """Our own name in the Authentication-Results we write: the intake address's domain."""
     return settings.intake_addresses[0].rpartition("@")[2] or "cib-intake"
@@ -328,8 +371,10 @@ def create_service(
     settings = settings or Settings()
     campaign = load_campaign(settings.config_dir / "campaign.toml")
     councils = load_councils(settings.config_dir / "councils.csv")
-    store = Store.from_url(settings.database_url)
+    store = Store.from_url(settings.database_url, timeouts=settings.timeouts())
     renderer = Renderer(settings.templates_dir, filters=SLACK_FILTERS)
+    # Every acknowledgement links to the privacy notice (templates/email/_privacy.txt.j2).
+    renderer.env.globals["privacy_notice_url"] = settings.privacy_notice_url
     carrier = EmailCarrier(transport or make_transport(settings), envelope_sender=parseaddr(settings.from_address)[1])
     delivery = Dispatcher(store, carrier, channel="email", clock=clock)
     slack_poster = _slack_poster(settings, store, renderer, clock)
@@ -357,6 +402,9 @@ def create_service(
     operations = Operations(store, clock=clock)
     queue = ProcessingQueue(operations.timed(service.process), workers=workers, busy=lambda: store.keeping)
     operations.queued = queue.queue.qsize
+    mailbox = _mailbox(settings, service, queue, clock)
+    if mailbox is not None:
+        operations.mailbox = mailbox.state.report
     jobs = JobDeps(
         store=store, campaign=campaign, councils=councils, renderer=renderer, settings=settings, clock=clock,
         intake_address=intake_address, composers=channels.composers, wake=wake,
@@ -374,4 +422,7 @@ def create_service(
         settings=settings, store=store, campaign=campaign, councils=councils, renderer=renderer,
         service=service, delivery=delivery, queue=queue, clock=clock, jobs=jobs, slack_poster=slack_poster,
         team=team, triage=triage, workspace=workspace, operations=operations, email_reader=email_reader,
+        mailbox=mailbox,
+        personal=PersonalDesk(store, campaign, councils, clock=clock,
+                              outbox_dir=None if settings.relay_host else settings.outbox_dir),
     )

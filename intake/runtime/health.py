@@ -1,14 +1,16 @@
 """/healthz and /metrics: what an operator's monitoring asks of a running instance.
 
 Totals come from the database (they hold across restarts and count every instance's
-work); processing latency is measured in this process. Each Runtime has its own registry,
-so several services in one process (the tests) do not share counters.
+work); processing latency, and messages refused because the database would not take
+them (so not in it to count), are measured in this process. Each Runtime has its own
+registry, so several services in one process (the tests) do not share counters.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -22,6 +24,9 @@ T = TypeVar("T")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Kept this long and still waiting to be processed: something is stuck.
 STUCK_AFTER = timedelta(minutes=10)
+# A probe gets its answer within its own timeout (Docker's HEALTHCHECK allows 5 s): a
+# database that has not answered by then is "not healthy", not a probe that hangs.
+HEALTH_TIMEOUT = 3.0
 # Reminders and digests are outbound kinds of their own; everything else sent is a reply.
 SCHEDULED_KINDS = ("reminder", "digest")
 
@@ -33,6 +38,8 @@ class Snapshot:
     unprocessed: int
     unsent: int
     queued: int
+    refused: dict[str, int] = field(default_factory=dict)  # channel -> messages refused for good
+    mailbox: dict[str, Any] | None = None  # the mailbox channel's state, when there is one
 
 
 class _Totals(Collector):
@@ -49,9 +56,15 @@ class _Totals(Collector):
         for channel, status, classification, count in s.inbound:
             received.add_metric([channel, classification or status], count)
         yield received
+        refused = CounterMetricFamily(
+            "cib_messages_refused", "Messages refused for good because the database would not keep them "
+            "(this process, since it started)", labels=["channel"])
+        for channel, count in sorted(s.refused.items()):
+            refused.add_metric([channel], count)
+        yield refused
         sent = CounterMetricFamily("cib_replies_sent", "Replies and notices delivered, by channel",
                                    labels=["channel"])
-        failed = CounterMetricFamily("cib_replies_failed", "Replies and notices that failed every attempt",
+        failed = CounterMetricFamily("cib_replies_failed", "Replies and notices that could not be delivered",
                                      labels=["channel"])
         scheduled = CounterMetricFamily("cib_scheduled_sent", "Reminders and digests delivered",
                                         labels=["kind", "channel"])
@@ -72,7 +85,14 @@ class _Totals(Collector):
         depth.add_metric(["inbound_unprocessed"], s.unprocessed)
         depth.add_metric(["outbound_unsent"], s.unsent)
         depth.add_metric(["processing_in_hand"], s.queued)
+        if s.mailbox is not None:
+            depth.add_metric(["mailbox_waiting"], s.mailbox["waiting"] or 0)
         yield depth
+        if s.mailbox is not None:
+            yield GaugeMetricFamily("cib_mailbox_connected", "1 while the mailbox channel is logged in",
+                                    value=1 if s.mailbox["connected"] else 0)
+            yield GaugeMetricFamily("cib_mailbox_last_fetch_seconds", "When the mailbox was last read through "
+                                    "(Unix time; 0: not yet)", value=s.mailbox["last_fetch_unix"] or 0)
 
 
 class Operations:
@@ -89,6 +109,9 @@ class Operations:
         # This instance's scheduler: whether it leads (runs reminders and digests) and when
         # it last did its round; None when it runs no scheduler.
         self.scheduler: Callable[[], tuple[bool, datetime | None] | None] = lambda: None
+        # The mailbox channel's state (connected, last fetch, waiting), when it runs.
+        self.mailbox: Callable[[], dict[str, Any] | None] = lambda: None
+        self._probing: asyncio.Future[tuple[int, int, datetime | None]] | None = None
 
     def timed(self, work: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
         async def run(*args: Any, **kwargs: Any) -> T:
@@ -105,7 +128,8 @@ class Operations:
             inbound = await unit.operations.inbound_totals()
             outbound = await unit.operations.outbound_totals()
             unprocessed, unsent, _ = await unit.operations.waiting()
-        return Snapshot(inbound, outbound, unprocessed, unsent, self.queued())
+        return Snapshot(inbound, outbound, unprocessed, unsent, self.queued(), refused=self.store.refused,
+                        mailbox=self.mailbox())
 
     async def metrics(self) -> bytes:
         snapshot = await self.snapshot()
@@ -113,17 +137,34 @@ class Operations:
         registry.register(_Totals(snapshot))
         return generate_latest(self.registry) + generate_latest(registry)
 
+    async def _probe(self) -> tuple[int, int, datetime | None]:
+        """The database's answer within HEALTH_TIMEOUT, or TimeoutError. The query is not
+        cancelled (undoing it would wait on the silent database too): it runs on, ended by
+        the statement timeout, and the next probes wait on it rather than adding more."""
+        if self._probing is None or self._probing.done():
+            self._probing = asyncio.ensure_future(self._waiting())
+            self._probing.add_done_callback(lambda task: task.cancelled() or task.exception())
+        done, _ = await asyncio.wait({self._probing}, timeout=HEALTH_TIMEOUT)
+        if not done:
+            raise TimeoutError(f"no answer within {HEALTH_TIMEOUT:g} seconds")
+        return self._probing.result()
+
+    async def _waiting(self) -> tuple[int, int, datetime | None]:
+        async with self.store.reader() as unit:
+            await unit.operations.ping()
+            return await unit.operations.waiting()
+
     async def health(self) -> tuple[bool, dict[str, Any]]:
         """(healthy, what was found): the database answers and nothing kept is stuck."""
         now = self.clock()
         report: dict[str, Any] = {"queue": {"in_hand": self.queued()}}
+        if (mailbox := self.mailbox()) is not None:
+            report["mailbox"] = {k: v for k, v in mailbox.items() if k != "last_fetch_unix"}
         state = self.scheduler()
         report["scheduler"] = None if state is None else {
             "leader": state[0], "last_run": state[1].isoformat() if state[1] else None}
         try:
-            async with self.store.reader() as unit:
-                await unit.operations.ping()
-                unprocessed, unsent, oldest = await unit.operations.waiting()
+            unprocessed, unsent, oldest = await self._probe()
         except Exception as error:  # noqa: BLE001 - any failure to answer is "not healthy"
             report["database"] = {"ok": False, "error": type(error).__name__}
             return False, {"ok": False, **report}

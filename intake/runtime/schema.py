@@ -61,7 +61,7 @@ async def open_database(store: Store, url: str, *, create: bool) -> None:
 
 def _reason(error: BaseException) -> str:
     if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
-        return f"no answer within {CONNECT_TIMEOUT:g} seconds"
+        return "no answer in time (CIB_DATABASE_CONNECT_TIMEOUT and CIB_DATABASE_STATEMENT_TIMEOUT say how long)"
     cause = getattr(error, "orig", None) or error
     return (str(cause).strip().splitlines() or [type(cause).__name__])[0][:300]
 

@@ -4,24 +4,68 @@ answers (SMTP's 250, Slack's ack).
 Messages arriving together are committed together (one fsync for the group), so many
 senders at once do not queue behind each other's disk writes. On SQLite the batch goes
 through a synchronous engine on a thread of its own; elsewhere through the async engine.
+
+One message never fails others: when a group's commit fails, each of its messages is
+committed alone. One the database refuses even alone, for what is in it, is `Unkeepable`:
+the channel refuses it for good with the reason (asking for it again would only fail
+again), and it is counted. A failure of the database itself (unreachable, busy) is
+raised as it is, and the channel asks for the message again later.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from intake.messages import Kept
 from intake.models import InboundMessage
 
+log = logging.getLogger(__name__)
+
 BATCH = 500  # rows per transaction
+# PostgreSQL's classes of error that are about the row, not the database's state: data
+# exception, integrity constraint violation, program limit exceeded (too big to index).
+ROW_FAULTS = ("22", "23", "54")
+# Lone commits that fail in a row, not for what their message holds, before the database
+# is taken to be away and the rest of the group is answered alike without trying.
+AWAY_AFTER = 2
+
+
+class Unkeepable(Exception):
+    """The database will not take this message, even in a commit of its own, for what is
+    in it; `reason` says why, in words fit to tell its sender."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def row_fault(error: BaseException) -> str | None:
+    """Why the database refused a row for what is in it, or None when the failure is the
+    database's own state (unreachable, timed out, locked): worth trying again."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(code, str) and code[:2] in ROW_FAULTS:
+            return f"the database refused its content (SQLSTATE {code})"
+        if isinstance(cause, (sqlite3.DataError, sqlite3.IntegrityError)):
+            return f"the database refused its content ({type(cause).__name__})"
+        if isinstance(cause, (ValueError, TypeError)) and not isinstance(cause, DBAPIError):
+            return f"its content cannot be written to the database ({type(cause).__name__})"
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return None
 
 
 class Keeper:
@@ -39,6 +83,7 @@ class Keeper:
         self._waiting: list[tuple[dict[str, Any], asyncio.Future[Kept]]] = []
         self._task: asyncio.Task[None] | None = None
         self._last_kept = float("-inf")
+        self.refused: Counter[str] = Counter()  # messages refused for good, by channel
 
     async def keep(self, row: dict[str, Any]) -> Kept:
         future: asyncio.Future[Kept] = asyncio.get_running_loop().create_future()
@@ -66,19 +111,7 @@ class Keeper:
     async def _batches(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
-            results: list[Kept | BaseException]
-            try:
-                results = [*await self._keep_batch([row for row, _ in batch])]
-            except IntegrityError:
-                # Raced with another process on the same message: settle them one by one.
-                results = []
-                for row, _ in batch:
-                    try:
-                        results.append((await self._keep_batch([row]))[0])
-                    except Exception as error:  # noqa: BLE001
-                        results.append(error)
-            except Exception as error:  # noqa: BLE001 - each sender is told (451), none hangs
-                results = [error] * len(batch)
+            results = await self._settle([row for row, _ in batch])
             self._last_kept = time.monotonic()
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():
@@ -87,6 +120,50 @@ class Keeper:
                     future.set_exception(result)
                 else:
                     future.set_result(result)
+
+    async def _settle(self, rows: list[dict[str, Any]]) -> list[Kept | BaseException]:
+        """The group in one commit; if that fails, each message alone."""
+        try:
+            return [*await self._keep_batch(rows)]
+        except Exception as error:  # noqa: BLE001 - each sender is told (451 or 554), none hangs
+            if len(rows) == 1 and not isinstance(error, IntegrityError):
+                return [self._verdict(rows[0], error)]  # it was alone already
+            return await self._one_by_one(rows)
+
+    async def _one_by_one(self, rows: list[dict[str, Any]]) -> list[Kept | BaseException]:
+        """Each message in a commit of its own, so that one the database refuses fails no
+        other; once lone commits keep failing for no fault of their messages, the
+        database is away and the rest are answered alike."""
+        results: list[Kept | BaseException] = []
+        away = 0  # lone commits failed in a row, not for their messages
+        for row in rows:
+            result = results[-1] if away >= AWAY_AFTER else await self._alone(row)
+            away = away + 1 if isinstance(result, BaseException) and not isinstance(result, Unkeepable) else 0
+            results.append(result)
+        return results
+
+    async def _alone(self, row: dict[str, Any]) -> Kept | BaseException:
+        try:
+            return (await self._keep_batch([row]))[0]
+        except IntegrityError:
+            pass  # raced with another process on the same message: it is there now
+        except Exception as error:  # noqa: BLE001
+            return self._verdict(row, error)
+        try:
+            return (await self._keep_batch([row]))[0]
+        except Exception as error:  # noqa: BLE001
+            return self._verdict(row, error)
+
+    def _verdict(self, row: dict[str, Any], error: Exception) -> BaseException:
+        """A lone message's failure: `Unkeepable` if the database refused what is in it
+        (counted, and logged without its content), else the error as it is."""
+        reason = row_fault(error)
+        if reason is None:
+            return error
+        self.refused[row["channel"]] += 1
+        log.warning("a %s message of %s bytes could not be kept and is refused: %s (%s)", row["channel"],
+                    len(row.get("raw") or b""), reason, type(error).__name__)
+        return Unkeepable(reason)
 
     async def _keep_batch(self, rows: list[dict[str, Any]]) -> list[Kept]:
         async with self._writing():

@@ -3,17 +3,19 @@
 One state machine for every channel: pending -> sending -> sent | failed; a failed
 attempt goes back to pending with a later `next_attempt_at` until attempts run out. While
 a row is "sending", `next_attempt_at` is when its worker's lease runs out; after that it
-is due again (see intake/outbox/dispatch.py). A
-`send_key` is unique, so a message recorded twice (a replay, a second instance, a
-catch-up run) is sent once.
+is due again (see intake/outbox/dispatch.py). A claim is known by its owner and the
+attempt it made: its lease is renewed, and its result recorded, only while the row is
+still in that claim's hands, checked in the statement that writes. A `send_key` is
+unique, so a message recorded twice (a replay, a second instance, a catch-up run) is
+sent once.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from intake.models import OutboundMessage
@@ -28,6 +30,19 @@ def _claimable(now: datetime, lease_now: datetime) -> Any:
     )
     abandoned = (OutboundMessage.status == "sending") & (OutboundMessage.next_attempt_at <= lease_now)
     return pending | abandoned
+
+
+def _held(leases: Mapping[int, int], owner: str | None) -> Any:
+    """Rows still in the hands of these claims (id -> the attempt the claim made) by
+    `owner`. Every claim adds an attempt, so a claim by anyone since (this process's next
+    round included) no longer matches."""
+    by_attempt: dict[int, list[int]] = {}
+    for outbound_id, attempt in leases.items():
+        by_attempt.setdefault(attempt, []).append(outbound_id)
+    claims = or_(*(
+        (OutboundMessage.attempts == attempt) & OutboundMessage.id.in_(ids) for attempt, ids in by_attempt.items()
+    ))
+    return (OutboundMessage.status == "sending") & (OutboundMessage.lease_owner == owner) & claims
 
 
 class OutboundRepository(Repository):
@@ -101,31 +116,59 @@ class OutboundRepository(Repository):
         owner: str | None = None,
     ) -> set[int]:
         """Take due messages for sending until `lease_until`; those another worker took
-        first (and still holds) are not among the ids returned. The claim's condition is
-        checked again in the UPDATE, so two workers never both take one."""
+        first (and still holds) are not among the ids returned."""
+        return set(await self.take(outbound_ids, now, lease_now=lease_now, lease_until=lease_until, owner=owner))
+
+    async def take(
+        self, outbound_ids: Sequence[int], now: datetime, *, lease_now: datetime, lease_until: datetime,
+        owner: str | None = None,
+    ) -> dict[int, int]:
+        """As `claim`, with the attempt each claim made (id -> attempts after it): with the
+        owner, what later statements check that the claim is still this one. The claim's
+        condition is checked again in the UPDATE, so two workers never both take one."""
         if not outbound_ids:
-            return set()
-        result = await self.session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id.in_(list(outbound_ids)), _claimable(now, lease_now))
-            .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=lease_until,
-                    lease_owner=owner)
-            .returning(OutboundMessage.id)
-        )
-        return set(result.scalars())
+            return {}
+        return await self._take(OutboundMessage.id.in_(list(outbound_ids)) & _claimable(now, lease_now),
+                                lease_until=lease_until, owner=owner)
 
     async def claim_held(
         self, outbound_ids: Sequence[int], *, lease_until: datetime, owner: str | None = None,
     ) -> set[int]:
         """Take rows held for their caller (not yet due) for sending until `lease_until`,
         as `claim` does; a row the dispatcher took over first is not among those returned."""
+        return set(await self.take_held(outbound_ids, lease_until=lease_until, owner=owner))
+
+    async def take_held(
+        self, outbound_ids: Sequence[int], *, lease_until: datetime, owner: str | None = None,
+    ) -> dict[int, int]:
+        """As `claim_held`, with the attempt each claim made (see `take`)."""
         if not outbound_ids:
+            return {}
+        return await self._take(OutboundMessage.id.in_(list(outbound_ids)) & (OutboundMessage.status == "pending"),
+                                lease_until=lease_until, owner=owner)
+
+    async def _take(self, where: Any, *, lease_until: datetime, owner: str | None) -> dict[int, int]:
+        result = await self.session.execute(
+            update(OutboundMessage)
+            .where(where)
+            .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=lease_until,
+                    lease_owner=owner)
+            .returning(OutboundMessage.id, OutboundMessage.attempts)
+        )
+        return {outbound_id: attempts for outbound_id, attempts in result}
+
+    async def renew(
+        self, leases: Mapping[int, int], *, owner: str | None, lease_now: datetime, lease_until: datetime
+    ) -> set[int]:
+        """Hold these claims (id -> the attempt each made) until `lease_until`, those
+        still ours and not yet run out; the ids renewed. Checked and renewed in one UPDATE:
+        a worker taking a row over and this renewal cannot both succeed."""
+        if not leases:
             return set()
         result = await self.session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.id.in_(list(outbound_ids)), OutboundMessage.status == "pending")
-            .values(status="sending", attempts=OutboundMessage.attempts + 1, next_attempt_at=lease_until,
-                    lease_owner=owner)
+            .where(_held(leases, owner), OutboundMessage.next_attempt_at > lease_now)
+            .values(next_attempt_at=lease_until)
             .returning(OutboundMessage.id)
         )
         return set(result.scalars())
@@ -148,23 +191,31 @@ class OutboundRepository(Repository):
         )
         return int(result.rowcount or 0)
 
-    async def sent(self, outbound_ids: Sequence[int], at: datetime) -> None:
-        if outbound_ids:
-            await self.session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id.in_(list(outbound_ids)))
-                .values(status="sent", sent_at=at, error=None)
-            )
-
-    async def not_sent(self, outbound_id: int, *, attempt: int, error: str, retry_at: datetime | None) -> None:
-        """Failed attempt number `attempt`: pending again until `retry_at`, or failed for
-        good (None)."""
-        values: dict[str, Any] = (
-            {"status": "pending", "attempts": attempt, "error": error, "next_attempt_at": retry_at}
-            if retry_at is not None
-            else {"status": "failed", "attempts": attempt, "error": error}
+    async def sent(self, outbound_id: int, *, attempt: int, owner: str | None, at: datetime) -> bool:
+        """Record that claim `attempt` by `owner` sent the row; False (nothing recorded)
+        when the claim is no longer the row's: another worker has taken it over."""
+        result = await self.session.execute(
+            update(OutboundMessage)
+            .where(_held({outbound_id: attempt}, owner))
+            .values(status="sent", sent_at=at, error=None)
         )
-        await self.session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values))
+        return bool(result.rowcount)
+
+    async def not_sent(
+        self, outbound_id: int, *, attempt: int, owner: str | None, error: str, retry_at: datetime | None
+    ) -> bool:
+        """Failed attempt number `attempt` (by `owner`): pending again until `retry_at`,
+        or failed for good (None). False, and nothing recorded, if the claim is no longer
+        the row's."""
+        values: dict[str, Any] = (
+            {"status": "pending", "error": error, "next_attempt_at": retry_at}
+            if retry_at is not None
+            else {"status": "failed", "error": error}
+        )
+        result = await self.session.execute(
+            update(OutboundMessage).where(_held({outbound_id: attempt}, owner)).values(**values)
+        )
+        return bool(result.rowcount)
 
     async def sending(self, *, channel: str) -> int:
         count = await self.session.scalar(

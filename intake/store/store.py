@@ -3,7 +3,6 @@ thing that happens to any message); everything after that runs inside `unit()`, 
 transaction per use case, or `reader()` for what only reads."""
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -12,28 +11,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from intake.messages import Kept, storable
-from intake.models import Base, InboundMessage
-from intake.store.engine import create_engine, create_keep_engine, is_sqlite
+from intake.messages import Kept
+from intake.models import Base
+from intake.store import kept_fields
+from intake.store.engine import Timeouts, create_engine, create_keep_engine, is_sqlite
 from intake.store.keep_raw import Keeper
 from intake.store.unit import Unit
 from intake.store.writer_lock import WriterLock
-
-
-EXTERNAL_ID_LENGTH = InboundMessage.__table__.c.external_id.type.length
-SENDER_LENGTH = InboundMessage.__table__.c.sender.type.length
-
-
-def _identity(external_id: str | None) -> str | None:
-    """What a message is known by, as the column holds it: text any database can hold,
-    and no longer than the column (a longer Message-ID stands as its hash, so that the
-    same message sent again is still recognised). "" would make every such message one."""
-    if not external_id:
-        return None
-    text = storable(external_id) or ""
-    if len(text) > EXTERNAL_ID_LENGTH:
-        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-    return text
 
 
 class Store:
@@ -46,7 +30,7 @@ class Store:
         self.keeper = Keeper(engine, keep_engine=keep_engine, writing=lambda: self._writing(urgent=True))
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
+    def from_url(cls, url: str, *, timeouts: Timeouts = Timeouts()) -> Store:
         if is_sqlite(url):
             # Only keeping a raw message must reach the disk before we answer: it is the
             # promise behind SMTP's 250. Everything after it can be redone from the kept
@@ -54,7 +38,7 @@ class Store:
             # commits skip the fsync (WAL, synchronous=NORMAL: safe against a crash of
             # the process; the machine losing power rolls back to the last kept state).
             return cls(create_engine(url, synchronous="NORMAL"), keep_engine=create_keep_engine(url))
-        return cls(create_engine(url))
+        return cls(create_engine(url, timeouts=timeouts))
 
     @property
     def dialect(self) -> str:
@@ -87,20 +71,27 @@ class Store:
         meta: dict[str, Any],
         received_at: datetime,
     ) -> Kept:
-        """Commit the raw message; the same (channel, external_id) again is a duplicate."""
+        """Commit the raw message; the same (channel, external_id) again is a duplicate.
+        Every field is bounded and cleaned for the database (`kept_fields.py`); the raw
+        bytes are kept as they came. `Unkeepable` if the database still will not take it."""
         return await self.keeper.keep(
             {
                 "channel": channel,
-                "external_id": _identity(external_id),
-                # Longer than any address can be (RFC 5321): not an address, and the column would refuse it.
-                "sender": sender if sender is None or len(sender) <= SENDER_LENGTH else None,
-                "subject": subject,
+                "external_id": kept_fields.identity(external_id),
+                "sender": kept_fields.address(sender),
+                "subject": kept_fields.subject(subject),
                 "raw": raw,
-                "meta": meta,
+                "meta": kept_fields.json_value(meta),
                 "received_at": received_at,
                 "status": "received",
             }
         )
+
+    @property
+    def refused(self) -> dict[str, int]:
+        """Messages refused for good since this process started, by channel: the
+        database would not take them even alone (none are in it to count there)."""
+        return dict(self.keeper.refused)
 
     @property
     def keeping(self) -> bool:

@@ -15,6 +15,7 @@ from intake.store.inbound import InboundRepository
 from intake.store.nomination_rows import NominationRepository
 from intake.store.health_counts import OperationsRepository
 from intake.store.outbound import OutboundRepository
+from intake.store.personal_rows import PersonalDataRepository
 from intake.store.places import PlaceRepository
 from intake.store.submission_rows import SubmissionRepository
 from intake.store.threads import ThreadRepository
@@ -39,6 +40,7 @@ class Unit:
         self.access = AccessRepository(session)
         self.unreachable = UnreachableRepository(session)
         self.operations = OperationsRepository(session)
+        self.personal = PersonalDataRepository(session)  # find, erase, retention
         self.threads = ThreadRepository(session)
 
     async def add(self, row: Row) -> Row:
