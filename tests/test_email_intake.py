@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import re
 import smtplib
+import textwrap
 
 import pytest
 from sqlalchemy import text
@@ -366,3 +367,19 @@ async def test_a_subject_of_one_long_word_is_answered_with_a_short_one(runtime, 
     [reply] = relay.messages
     assert str(reply["Subject"]).strip().startswith("Re: xxx") and len(str(reply["Subject"])) < 250
     assert "deadline" in body_text(reply).lower()
+
+
+async def test_a_note_to_a_pa_inside_a_forward_is_not_passed_to_the_team(runtime, relay):
+    forward = f"""
+        Gemma – can you send this to the CIB please? Thanks, Sarah
+
+        ---------- Forwarded message ---------
+        From: Sarah Jones <dcs@camden.gov.uk>
+        Subject: PbR pathfinder
+        {textwrap.dedent(PBR).strip()}
+    """
+    await send(runtime, message(forward, subject="FW: PbR pathfinder"))
+    await settle(runtime)
+    exported = await runtime.service.export()
+    assert [s["reference"] for s in exported["submissions"]] == ["PBR-0001"]
+    assert exported["enquiries"] == []  # no question kept for the team

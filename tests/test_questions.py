@@ -19,3 +19,13 @@ def test_short_or_absent_questions_are_not_questions():
 def test_at_most_five_are_kept():
     body = " ".join(f"Is question {n} answered?" for n in range(9))
     assert len(questions_in(body)) == 5
+
+
+def test_a_note_to_a_colleague_is_not_a_question_for_us():
+    body = ("Gemma – can you send this to the CIB please? Thanks, Sarah\n\n"
+            "Hi Tom, could you forward this on to the team?\nCan you print this for me?\n"
+            "What counts as a children's centre?")
+    assert questions_in(body) == ["What counts as a children's centre?"]
+    # Questions to us that merely mention sending are still questions.
+    assert questions_in("Can you send us the form again?") == ["Can you send us the form again?"]
+    assert questions_in("Will the CIB share this with the region?") == ["Will the CIB share this with the region?"]

@@ -9,11 +9,20 @@ _LABEL_LINE = re.compile(r"^\s*[\w'’()/&,.\- ]{1,40}:\s*\S")  # "Council: Camd
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _MIN_WORDS = 3
 _MOST = 5
+# A note to a colleague, not a question for us: "Gemma – can you send this to the CIB?",
+# "Hi Tom, could you forward this on?", "Can you print this for me?". Addressed to someone
+# by name, or asking that this message be passed on.
+_TO_A_COLLEAGUE = re.compile(
+    r"^(?:(?:hi|hello|dear)\s+)?[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s*[-–—,:]\s"
+    r"|(?i:\b(?:(?:can|could|would|will)\s+you|please)\s+(?:please\s+)?(?:send|forward|pass|email|print"
+    r"|file|circulate)\s+(?:this|it|these|the attached)\b)",
+)
 
 
 def questions_in(body: str) -> list[str]:
     """The sentences of the body that end in a question mark, outside its label lines,
-    in order, each once (at most five; each at most 500 characters)."""
+    in order, each once (at most five; each at most 500 characters); not a note to a
+    colleague inside a forward."""
     found: list[str] = []
     paragraph: list[str] = []
 
@@ -22,7 +31,8 @@ def questions_in(body: str) -> list[str]:
         paragraph.clear()
         for sentence in _SENTENCE_END.split(text):
             sentence = sentence.strip()
-            if sentence.endswith("?") and len(sentence.split()) >= _MIN_WORDS and sentence not in found:
+            if (sentence.endswith("?") and len(sentence.split()) >= _MIN_WORDS and sentence not in found
+                    and not _TO_A_COLLEAGUE.search(sentence)):
                 found.append(sentence[:500])
 
     for line in body.splitlines():
