@@ -27,7 +27,8 @@ async def check_day(rehearsal: Rehearsal, day: date, quiet: bool = False) -> Cra
     the time and the invariants."""
     data = await rehearsal.runtime.service.export()
     searches = search_terms(data)
-    found = await crawl(rehearsal.team.browser, searches=searches, only=("/team/", "/team/needs") if quiet else None)
+    found = await crawl(rehearsal.team.browser, searches=searches, only=("/team/", "/team/needs") if quiet else None,
+                        personal_pages=1 if day.weekday() == 4 else 0)  # a person's data page once a week
     rehearsal.log.pages += len(found.pages) + len(found.downloads)
     rehearsal.crawls.append(found)
     assert not found.failures, f"{day}: " + "\n".join(found.failures[:20])

@@ -17,9 +17,6 @@ from openpyxl import load_workbook
 from tests.team_browser import TeamBrowser
 
 SKIP = ("/team/sign-out", "/team/sign-in", "/team/static/")
-# A person's data page searches every stored message for them (a subject access search):
-# a crawl opens a few of them, not one for each of hundreds of entries.
-PERSONAL_PAGES = 3
 
 
 @dataclass
@@ -83,8 +80,10 @@ def _open(url: str, body: bytes) -> object:
 
 
 async def crawl(browser: TeamBrowser, *, searches: list[str], limit: int = 20_000,
-                only: tuple[str, ...] | None = None) -> Crawl:
-    """From the overview, everything reachable; or `only` those paths, following nothing."""
+                only: tuple[str, ...] | None = None, personal_pages: int = 0) -> Crawl:
+    """From the overview, everything reachable; or `only` those paths, following nothing.
+    A person's data page searches every stored message for them (a subject access
+    search): at most `personal_pages` of them are opened, not one for each entry."""
     result = Crawl()
     start = browser.base + "/team/"
     queue: deque[str] = deque([browser.base + path for path in only] if only else [start])
@@ -120,7 +119,7 @@ async def crawl(browser: TeamBrowser, *, searches: list[str], limit: int = 20_00
             if target in seen:
                 continue
             if urlsplit(target).path.endswith("/personal-data"):
-                if personal >= PERSONAL_PAGES:
+                if personal >= personal_pages:
                     continue
                 personal += 1
             seen.add(target)
