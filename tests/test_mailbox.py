@@ -129,14 +129,15 @@ async def answered(runtime: Runtime, relay: Relay, count: int) -> None:
 
 async def test_waiting_mail_is_kept_answered_and_moved(started, dovecot, relay) -> None:  # noqa: F811
     dovecot.append(submission(1))
-    dovecot.append(submission(2))
+    dovecot.append(stamp(message("When is the PbR deadline?", subject="A question",
+                                 message_id="<eoi-2@camden.gov.uk>")))
     runtime = await started()
     assert runtime.smtp_server is None  # CIB_SMTP_PORT=0 with a mailbox: no SMTP listener
     await answered(runtime, relay, 2)
     await wait_for(lambda: dovecot.count("Processed") == 2)
     assert dovecot.count("INBOX") == 0
     assert sorted(str(m["In-Reply-To"]) for m in relay.messages) == ["<eoi-1@camden.gov.uk>", "<eoi-2@camden.gov.uk>"]
-    assert [s["channel"] for s in (await runtime.service.export())["submissions"]] == ["email"]  # one council
+    assert [s["channel"] for s in (await runtime.service.export())["submissions"]] == ["email"]
     _, report = await runtime.operations.health()
     assert report["mailbox"]["connected"] is True and report["mailbox"]["waiting"] == 0
     assert report["mailbox"]["last_fetch"] is not None
