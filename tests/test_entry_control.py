@@ -276,3 +276,15 @@ async def test_two_amendments_at_once_are_both_kept(settings_factory, clock, pos
             assert entry["fields"]["contact_role"] == "Director of Early Help", entry["reference"]
     finally:
         await runtime.stop()
+
+
+async def test_two_first_entries_of_one_council_for_one_offer_arriving_together_make_one(runtime, relay):
+    # FOR UPDATE locks only rows that exist: with none yet, PostgreSQL's workers made two.
+    from tests.mailer import message, send, settle
+
+    pbr = ("Council: London Borough of Camden\nContact name: Jane Smith\nContact role: Head of Early Help\n"
+           "Number of children's centres: 12")
+    await asyncio.gather(*(send(runtime, message(pbr, subject="PbR pathfinder")) for _ in range(3)))
+    await settle(runtime)
+    active = [s for s in (await runtime.service.export())["submissions"] if s["status"] == "active"]
+    assert [s["reference"] for s in active] == ["PBR-0001"]

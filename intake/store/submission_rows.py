@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from intake.models import Submission
 from intake.store.repository import Repository
@@ -34,7 +34,14 @@ class SubmissionRepository(Repository):
         since: datetime | None = None,
         lock: bool = False,
     ) -> list[Submission]:
-        """`lock`: the rows are for a change (see `by_reference`)."""
+        """`lock`: the rows are for a change (see `by_reference`). With a council and an
+        offer, on PostgreSQL, the pair itself is locked first (an advisory lock held to the
+        end of the transaction): FOR UPDATE locks only rows that exist, and two first
+        entries of one council for one offer processed at once must not both be made."""
+        if lock and council_code and offer and self.dialect == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"submission:{council_code}:{offer}"}
+            )
         query = select(Submission).order_by(Submission.id)
         if council_code:
             query = query.where(Submission.council_code == council_code)
