@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
@@ -128,17 +129,22 @@ class Relay:
         return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
 
 
-@pytest.fixture
-async def relay() -> AsyncIterator[Relay]:
-    relay = Relay()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(relay), host="127.0.0.1", port=0)
-    relay.port = server.sockets[0].getsockname()[1]
+@asynccontextmanager
+async def serving_smtp(handler: Any) -> AsyncIterator[Any]:
+    """`handler` (an aiosmtpd handler with a `port`) served on a free loopback port."""
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(handler), host="127.0.0.1", port=0)
+    handler.port = server.sockets[0].getsockname()[1]
     try:
-        yield relay
+        yield handler
     finally:
         server.close()
         await server.wait_closed()
+
+
+@pytest.fixture
+async def relay() -> AsyncIterator[Relay]:
+    async with serving_smtp(Relay()) as relay:
+        yield relay
 
 
 class Clock:

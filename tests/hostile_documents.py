@@ -9,7 +9,7 @@ import io
 import zipfile
 import zlib
 
-from tests.office_documents import DOCX, XLSX
+from tests.office_documents import DOCX, XLSX, pdf_file
 
 FORM = [("Council", "London Borough of Camden"), ("Contact name", "Jane Smith"),
         ("Contact role", "Head of Early Help"), ("Number of children's centres", "12")]
@@ -64,16 +64,7 @@ def slow_pdf(pages: int = 3, operators: int = 400_000) -> bytes:
         *[b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R "
           b"/Resources << /Font << /F1 4 0 R >> >> >>"] * pages,
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return pdf_file(objects)
 
 
 PARAGRAPH = b"<w:p><w:r><w:t>x</w:t></w:r></w:p>"

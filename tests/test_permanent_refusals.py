@@ -4,7 +4,6 @@ in Needs a person and the next digest; a 4xx, or Slack's errors that may pass (o
 are our own set-up's, every post would meet them), are tried again with the backoff."""
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from intake.jobs import send_digest
 from intake.mail.sender import EmailCarrier, RelayTransport
 from intake.models import OutboundMessage
 from intake.outbox.send_errors import Refused
-from tests.conftest import Relay
+from tests.conftest import Relay, serving_smtp
 from tests.mailer import message, send, settle
 from tests.team_browser import TeamBrowser
 
@@ -83,14 +82,8 @@ class RefusingRecipients(Relay):
 
 @pytest.fixture
 async def refusing_relay():
-    relay = RefusingRecipients()
-    server = await asyncio.get_running_loop().create_server(lambda: SMTP(relay), host="127.0.0.1", port=0)
-    relay.port = server.sockets[0].getsockname()[1]
-    try:
+    async with serving_smtp(RefusingRecipients()) as relay:
         yield relay
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 async def test_a_550_for_the_recipient_fails_the_send_at_once(runtime, relay, refusing_relay):

@@ -171,7 +171,6 @@ def schedule(
     run_with_database(work, runtime)
 
 
-
 class LeadsFormat(str, Enum):
     html = "html"
     csv = "csv"
