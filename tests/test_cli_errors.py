@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from intake.runtime.settings import DEFAULT_CONFIG_DIR
+from tests.serving import serve_once
 from tests.mailer import message, send, settle
 
 
@@ -146,23 +146,9 @@ async def test_check_and_serve_stop_on_a_renamed_offer_key_and_remind_does_not_c
 
 
 async def test_serve_logs_one_json_object_per_line(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIB_", "SLACK_"))}
-    env.update(CIB_LOG_FORMAT="json", CIB_SMTP_PORT="0", CIB_HTTP_PORT="0", CIB_SCHEDULER_ENABLED="false")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "intake", "serve", "--no-slack", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    seen = b""
-    try:
-        assert process.stderr is not None
-        # The banner is a log record too (on stderr, with the others).
-        while b"CIB intake is running" not in seen:
-            line = await asyncio.wait_for(process.stderr.readline(), timeout=60)
-            assert line, "cib serve stopped"
-            seen += line
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    # The banner is a log record too (on stderr, with the others).
+    seen, _, err = await serve_once(tmp_path, CIB_LOG_FORMAT="json", CIB_SMTP_PORT="0", CIB_HTTP_PORT="0",
+                                    CIB_SCHEDULER_ENABLED="false")
     lines = [json.loads(text) for text in (seen + err).decode().splitlines() if text.strip()]
     assert lines, "no log lines"
     assert all({"time", "level", "logger", "message"} <= set(entry) for entry in lines)

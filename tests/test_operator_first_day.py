@@ -25,6 +25,7 @@ from packaging.requirements import Requirement
 
 from intake.runtime.settings import DEFAULT_CONFIG_DIR, Settings
 from intake.runtime.settings_load import variable, variable_names
+from tests.serving import serve_once
 from tests.test_smtp_tls import self_signed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -346,22 +347,8 @@ def _json_lines(text: str) -> list[dict]:
 
 
 async def test_json_logs_are_json_throughout_with_a_zone_on_every_time(tmp_path):
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("CIB_", "SLACK_"))}
-    env = {**base, "CIB_LOG_FORMAT": "json", "CIB_SMTP_PORT": "0", "CIB_HTTP_PORT": "0",
-           "CIB_SCHEDULER_ENABLED": "false", "PYTHONWARNINGS": "always"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "intake", "serve", "--no-slack", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    seen = b""
-    try:
-        assert process.stderr is not None
-        while b"CIB intake is running" not in seen:
-            line = await asyncio.wait_for(process.stderr.readline(), timeout=60)
-            assert line, "cib serve stopped"
-            seen += line
-    finally:
-        process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    seen, out, err = await serve_once(tmp_path, CIB_LOG_FORMAT="json", CIB_SMTP_PORT="0", CIB_HTTP_PORT="0",
+                                      CIB_SCHEDULER_ENABLED="false", PYTHONWARNINGS="always")
     assert out == b""  # the banner is a log record, not a line on standard output
     records = _json_lines((seen + err).decode())
     banner = next(r for r in records if "CIB intake is running" in r["message"])
