@@ -171,7 +171,8 @@ def word_xml_form(body: str, *, footer: str = "") -> bytes:
     return out.getvalue()
 
 
-def word_controls_form(ticked: set[str], *, centres: str | None = "12", support: str | None = None) -> bytes:
+def word_controls_form(ticked: set[str], *, centres: str | None = "12", support: str | None = None,
+                       guidance: str = "Complete the table and tick the offer you are applying for.") -> bytes:
     """An expression of interest as a council fills it in Word: its table inside a content
     control, the answers in text, drop-down and date controls, one check box a paragraph
     beside each offer, a text box, and a footer."""
@@ -189,7 +190,7 @@ def word_controls_form(ticked: set[str], *, centres: str | None = "12", support:
              '<w:tblGrid><w:gridCol w:w="4500"/><w:gridCol w:w="4500"/></w:tblGrid>'
              + "".join(f"<w:tr>{_cell(run(label))}{_cell(value)}</w:tr>" for label, value in rows) + "</w:tbl>")
     body = (f'<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr>{run("Expression of interest")}</w:p>'
-            f"<w:p>{run('Complete the table and tick the offer you are applying for.')}</w:p>"
+            f"<w:p>{run(guidance)}</w:p>"
             f'<w:sdt><w:sdtPr><w:alias w:val="Answers"/><w:id w:val="-4"/></w:sdtPr><w:sdtContent>{table}'
             "</w:sdtContent></w:sdt>"
             f"<w:p>{text_box('Send this form to eoi@cib.test by 27 May.')}</w:p>"

@@ -80,6 +80,33 @@ async def test_no_box_ticked_chooses_nothing_and_the_sender_is_asked_which_offer
         assert offer not in reply
 
 
+NAMING_EVERY_OFFER = ("This form is for the PbR pathfinder, the Early adopter programme and Children's centres "
+                      "support: tick the one you are applying for.")
+
+
+async def test_a_form_whose_wording_names_every_offer_chooses_none_when_no_box_is_ticked(runtime, relay):
+    form = documents.word_controls_form(set(), centres=None, guidance=NAMING_EVERY_OFFER)
+    submissions, reply = await sent(runtime, relay, mail("EOI.docx", WORD, form))
+    assert not any(s["offer"] for s in submissions)
+    assert ASKED in reply
+    for offer in ("PBR-0001", "EA-0001", "CCS-0001"):
+        assert offer not in reply
+
+
+async def test_a_form_whose_wording_names_every_offer_gives_only_the_ticked_one(runtime, relay):
+    form = documents.word_controls_form({PBR}, guidance=NAMING_EVERY_OFFER)
+    submissions, reply = await sent(runtime, relay, mail("EOI Camden.docx", WORD, form))
+    only_pbr(submissions, reply)
+
+
+async def test_the_covering_letter_names_the_offer_a_form_left_unticked(runtime, relay):
+    form = documents.word_controls_form(set(), guidance=NAMING_EVERY_OFFER)
+    raw = mail("EOI.docx", WORD, form)
+    raw = raw.replace(b"our completed expression of interest.", b"our completed expression of interest for the PbR pathfinder.")
+    submissions, reply = await sent(runtime, relay, raw)
+    only_pbr(submissions, reply)
+
+
 def test_what_a_content_control_form_reads_as():
     [read] = read_attachment("EOI.docx", WORD, documents.word_controls_form({PBR}, centres=None))
     text = read.text

@@ -8,6 +8,7 @@ import pytest
 from intake.runtime.settings import DEFAULT_CONFIG_DIR
 from intake.campaign.definition import Campaign, load_campaign
 from intake.campaign.register import CouncilRegister, load_councils
+from intake.parsing.attached_documents import document_heading
 from intake.parsing import (
     FieldError,
     Parsed,
@@ -121,6 +122,21 @@ def test_unknown_labels_and_prose_are_ignored(parse):
         subject="EOI: PbR",
     ))
     assert draft.values == {"council": CAMDEN}
+
+
+def test_an_attached_forms_wording_that_names_every_offer_chooses_none(parse):
+    result = parse(
+        "Please find our form attached.\n\n" + document_heading("EOI.docx") + "\nExpression of interest\n"
+        "This form is for the PbR pathfinder, the Early adopter programme and Children's centres support: "
+        "tick the one you are applying for.\n\nCouncil: Camden\nContact name: Jane Smith\n",
+    )
+    [draft] = result.submissions
+    assert draft.offer == "" and [e.field for e in draft.errors] == ["offer"]
+
+
+def test_a_label_alone_still_takes_the_offer_named_below_it(parse):
+    draft = one(parse("Expression of interest\nPbR pathfinder\n\nCouncil: Camden\n"))
+    assert draft.offer == "pbr-pathfinder" and draft.values == {"council": CAMDEN}
 
 
 def test_text_values_are_stripped_of_stray_bold(parse):

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 import pytest
 
 from tests.mailer import body_text, message, send, settle
+from tests.team_browser import TeamBrowser
 
 SENDER = "jane.smith@camden.gov.uk"
 PBR = """
@@ -104,6 +105,13 @@ async def test_a_question_by_reply_goes_to_the_team_tied_to_the_entry(runtime, r
         [question] = [r for i in await unit.inbound.ids() if (r := await unit.inbound.get(i)).classification == "enquiry"]
     assert question.meta["about"] == ["PBR-0001"]
     assert [e["status"] for e in await _entries(runtime)] == ["active"]
+    async with TeamBrowser(runtime) as browser:
+        await browser.sign_in(runtime, relay)
+        page = await browser.get("/team/needs")
+    [shown] = page.soup.select("#enquiries article")
+    assert "Could someone tell us when" in shown.text
+    [link] = shown.select('a[href="/team/entries/PBR-0001"]')
+    assert link.text == "PBR-0001" and "About PBR-0001" in " ".join(shown.text.split())
 
 
 async def test_another_offer_sent_by_reply_is_a_new_entry(runtime, relay):

@@ -25,6 +25,7 @@ from intake.mail.document_limits import MAX_TEXT
 from intake.mail.quotes import own_signature, strip_quoted
 from intake.mail.mime import body_text, decode_bytes, header_value, mailbox, parser_defects
 from intake.mail.mail_text import normalise_newlines, normalise_space, tidy
+from intake.parsing.attached_documents import document_heading
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def _read_parts(raw: bytes, envelope_from: str | None, open_documents: Opener | 
     attached = tuple(read_attachments(document_files(message), open_documents))
     # An attachment's text is read after the body's, so a line the sender wrote in the
     # body wins over the same label in a form attached to it.
-    documents = "\n\n".join(a.text for a in attached if a.read)[:MAX_TEXT]
+    documents = "\n\n".join(f"{document_heading(a.name)}\n{a.text}" for a in attached if a.read)[:MAX_TEXT]
     if documents:
         full, new = f"{full}\n\n{documents}", f"{new}\n\n{documents}"
     return EmailContent(

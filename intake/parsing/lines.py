@@ -98,11 +98,22 @@ def label_lines(body: str, vocabulary: Vocabulary) -> list[Line]:
         target, value, alone = hit
         if not value and alone:
             following = _next_filled(lines, index)
-            if following is not None and _match_label(lines[following], vocabulary) is None:
+            if following is not None and _match_label(lines[following], vocabulary) is None \
+                    and _answers(target, lines[following]):
                 value = _clean_value(lines[following])
                 consumed.add(following)
         found.extend(Line(index, t, value) for t in target)
     return found
+
+
+_OFFER_ANSWER_WORDS = 12
+
+
+def _answers(target: tuple[Target, ...], line: str) -> bool:
+    """Whether `line` may be the answer to a label standing alone above it. The offer's
+    answer is a few names: a sentence after a title such as "Expression of interest" is
+    the form's wording, though it may name every offer."""
+    return target != (("offer",),) or len(line.split()) <= _OFFER_ANSWER_WORDS
 
 
 def _next_filled(lines: list[str], index: int) -> int | None:

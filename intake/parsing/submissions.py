@@ -10,6 +10,7 @@ import re
 
 from intake.campaign.definition import Campaign, Offer
 from intake.campaign.register import CouncilRegister, normalise
+from intake.parsing.attached_documents import written_part
 from intake.parsing.drafts import FieldError, SubmissionDraft
 from intake.parsing.lines import BULLET, Line
 from intake.parsing.offers import alias_index, offers_in
@@ -68,7 +69,8 @@ def _choose_offers(
     subject: str, body: str, campaign: Campaign,
 ) -> list[Offer]:
     """Which offers: an "Offer:" label, else offer-headed sections, else the subject, else
-    the body's mentions; plus any offer whose own fields were filled in."""
+    the mentions in what the sender wrote (not an attached form's printed wording); plus
+    any offer whose own fields were filled in."""
     keys: list[str] = []
     for line in offer_lines:
         keys += offers_in(line.value, campaign)
@@ -78,7 +80,7 @@ def _choose_offers(
         keys = offers_in(strip_references(subject, campaign), campaign)
     owned = [owner for line in field_lines for owner in _owners(line.target[1], campaign)]
     if not keys and not owned:
-        keys = offers_in(strip_references(body, campaign), campaign)
+        keys = offers_in(strip_references(written_part(body), campaign), campaign)
     keys = list(dict.fromkeys([*keys, *owned]))
     return [campaign.offer(key) for key in keys]
 
@@ -153,8 +155,8 @@ def intended_offers(subject: str, body: str, campaign: Campaign) -> list[str]:
     ("EOI: PbR" and nothing else): a submission with everything still to send."""
     subject_clean = strip_references(subject, campaign)
     body_clean = strip_references(body, campaign)
-    if _INTENT.search(body_clean):
-        return offers_in(subject_clean, campaign) or offers_in(body_clean, campaign)
-    if _INTENT.search(subject_clean) and not _REPLY_SUBJECT.match(subject_clean):
-        return offers_in(subject_clean, campaign) or offers_in(body_clean, campaign)
+    if _INTENT.search(body_clean) or (_INTENT.search(subject_clean) and not _REPLY_SUBJECT.match(subject_clean)):
+        written = strip_references(written_part(body), campaign)
+        headed = list(dict.fromkeys(key for _, key in _sections(body, campaign)))
+        return offers_in(subject_clean, campaign) or offers_in(written, campaign) or headed
     return []

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from intake.models import Enquiry
+from intake.models import Enquiry, InboundMessage
 from intake.store.repository import Repository
 
 
@@ -21,3 +21,19 @@ class EnquiryRepository(Repository):
         if since:
             query = query.where(Enquiry.received_at > since)
         return list(await self.session.scalars(query))
+
+    async def waiting(self) -> list[tuple[Enquiry, list[str]]]:
+        """Enquiries not yet handled, oldest first, each with the references of the entries
+        it is about (kept with its message when it named one or replied to ours)."""
+        query = (
+            select(Enquiry, InboundMessage.meta)
+            .outerjoin(InboundMessage, InboundMessage.id == Enquiry.inbound_id)
+            .where(Enquiry.handled_at.is_(None))
+            .order_by(Enquiry.id)
+        )
+        return [(enquiry, _about(meta)) for enquiry, meta in await self.session.execute(query)]
+
+
+def _about(meta: object) -> list[str]:
+    about = meta.get("about") if isinstance(meta, dict) else None
+    return [str(reference) for reference in about if isinstance(reference, str)] if isinstance(about, list) else []

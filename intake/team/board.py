@@ -244,7 +244,7 @@ async def needs(service: IntakeService, now: datetime) -> dict[str, list[dict[st
     async with service.store.reader() as unit:
         submissions = await unit.submissions.all()
         nominations = await unit.nominations.all()
-        enquiries = await unit.enquiries.all()
+        enquiries = await unit.enquiries.waiting()
         unprocessed = await unit.inbound.needing_attention()
         held = await unit.confirmations.pending()
         failed = await unit.outbound.failed()
@@ -258,8 +258,8 @@ async def needs(service: IntakeService, now: datetime) -> dict[str, list[dict[st
         + _each_nomination_once([n for n in current if not n.verified], names, campaign),
         "enquiries": [
             {"id": e.id, "sender": e.sender or "unknown sender", "channel": e.channel, "text": e.text,
-             "received": when(e.received_at, campaign)}
-            for e in enquiries if e.handled_at is None
+             "received": when(e.received_at, campaign), "about": about}
+            for e, about in enquiries
         ],
         "stuck": digests.stuck(unprocessed, now, campaign),
         "drafts": [
