@@ -50,7 +50,12 @@ class InboundMessage(Base):
     """Every message as it arrived, kept before anything else is done with it."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_inbound_external"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_inbound_external"),
+        # The rate limits count a channel's messages, and a sender's, since a moment.
+        Index("ix_inbound_channel_received", "channel", "received_at"),
+        Index("ix_inbound_sender_received", "sender", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -111,7 +116,7 @@ class Submission(Base):
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | withdrawn | superseded | rejected
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
     # The CIB team's decision: accepted | declined | waitlisted; an accepted one of an offer
     # with a capacity holds a place.
     decision: Mapped[str | None] = mapped_column(String(16))
@@ -130,7 +135,7 @@ class IncompleteSubmission(Base):
     channel: Mapped[str] = mapped_column(String(16))
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
-    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
     # open -> completed
     status: Mapped[str] = mapped_column(String(16), default="open")
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
@@ -156,7 +161,7 @@ class Nomination(Base):
     late_accepted: Mapped[bool] = mapped_column(Boolean, default=False)  # the team took it although late
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
     current: Mapped[bool] = mapped_column(Boolean, default=True)
-    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
 
 
 class Enquiry(Base):
@@ -167,7 +172,7 @@ class Enquiry(Base):
     channel: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
-    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
     # The team's handling: answered (the answer sent to the sender) or marked handled.
     handled_at: Mapped[datetime | None]
     handled_by: Mapped[str | None] = mapped_column(String(320))
@@ -197,7 +202,7 @@ class OutboundMessage(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
-    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
 
 
 class Confirmation(Base):
@@ -238,9 +243,9 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))  # created, amended, withdrawn, ...
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int | None]
-    reference: Mapped[str | None] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(32), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
 
 
 class SignInLink(Base):

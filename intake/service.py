@@ -123,6 +123,13 @@ class IntakeService:
             proofs = await unit.inbound.authentications(kept)
         return records(submissions, nominations, enquiries, self.councils, proofs=proofs)
 
+    async def active_records(self) -> dict[str, list[dict[str, Any]]]:
+        """`export()`'s submission records of the entries still in play, alone (the
+        decisions download reads these, not every nomination and question)."""
+        async with self.store.reader() as unit:
+            submissions = await unit.submissions.all(status="active")
+        return records(submissions, [], [], self.councils)
+
     async def records_of(self, reference: str) -> dict[str, list[dict[str, Any]]]:
         """`export()`'s records of one reference alone (a page about one entry reads
         that entry, not the whole campaign)."""

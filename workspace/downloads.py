@@ -39,7 +39,7 @@ async def appendix(request: web.Request) -> web.StreamResponse:
 
 async def decisions(request: web.Request) -> web.StreamResponse:
     fmt = _format(request)
-    header, rows = export.decision_rows(await request.app[DEPS].service.export())
+    header, rows = export.decision_rows(await request.app[DEPS].service.active_records())
     # A workbook of a whole campaign takes about a second to write: off the event loop,
     # which also answers SMTP, Slack and /healthz.
     body = export.table_csv(header, rows) if fmt == "csv" else await asyncio.to_thread(

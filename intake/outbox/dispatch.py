@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 # How long a claim holds: longer than any send takes (the relay's 30 s timeout, Slack's
 # retries after a 429), short enough that a crashed worker's rows go out again soon.
 LEASE = timedelta(minutes=3)
+MOMENT = 0.05  # seconds: the shortest pause between rounds when a retry is already due
 
 class Carrier(Protocol):
     """Hands one recorded message to its channel; raises if the channel did not take it
@@ -83,7 +84,7 @@ class Dispatcher:
         channel: str,
         clock: Callable[[], datetime],
         round_size: int = 100,
-        idle_seconds: float = 15,
+        idle_seconds: float = 1,
         concurrency: int = 1,
         lease_clock: Callable[[], datetime] | None = None,
         lease: timedelta = LEASE,
@@ -93,7 +94,9 @@ class Dispatcher:
         self.channel = channel
         self.clock = clock
         self.round_size = round_size
-        self.idle_seconds = idle_seconds  # how often the worker looks for retries due
+        # How often the worker looks for rows it was not woken for (another process's, such
+        # as `cib remind`); retries due sooner are waited for exactly.
+        self.idle_seconds = idle_seconds
         self.concurrency = concurrency  # sends in flight at once, within a round
         # Leases run on the real clock even when the service's is simulated (a test's
         # jump of a day must not make a send in flight look abandoned).
@@ -101,6 +104,7 @@ class Dispatcher:
         self.lease = lease
         self.owner = this_process()
         self._wake = asyncio.Event()
+        self._full = False  # the last round took as many as it could: more may be due
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -127,6 +131,7 @@ class Dispatcher:
             due = await unit.outbound.due(
                 self.clock(), channel=self.channel, limit=self.round_size, lease_now=self.lease_clock()
             )
+        self._full = len(due) >= self.round_size
         if not due:
             return 0
         # Keeping arriving messages comes first; sending waits a little for a lull.
@@ -265,19 +270,35 @@ class Dispatcher:
     async def run(self) -> None:
         outage = Outage(log, f"{self.channel} delivery")
         while not self._stopping:
+            pause = self.idle_seconds
             try:
                 await self.deliver_due()
                 outage.worked()
+                # A full round is followed at once by the next (a backlog drains at the
+                # carrier's pace); otherwise sleep until the next retry falls due.
+                pause = 0 if self._full else await self._until_next_due()
             except Exception as error:  # noqa: BLE001 - the store is down: one line, not one a round
                 outage.failed(error)
+            if pause <= 0:
+                await asyncio.sleep(0)  # let others run between rounds
+                continue
             # asyncio.timeout, not wait_for: wait_for can swallow a cancel that lands as
             # the event fires (Python 3.11), and stop() would then wait for ever.
             try:
-                async with asyncio.timeout(self.idle_seconds):
+                async with asyncio.timeout(pause):
                     await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
+
+    async def _until_next_due(self) -> float:
+        """Seconds to wait: until the earliest pending retry, at most `idle_seconds` (how
+        soon rows another process records are seen), at least a moment."""
+        async with self.store.reader() as unit:
+            due = await unit.outbound.next_due(channel=self.channel)
+        if due is None:
+            return self.idle_seconds
+        return min(self.idle_seconds, max(MOMENT, (due - self.clock()).total_seconds()))
 
     def start(self) -> None:
         if self._task is None:

@@ -6,11 +6,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import defer
 
 from intake.models import InboundMessage
+from intake.store.repository import Repository
 
 RETRIES = 8  # failed this often, a message waits for a person (the workspace lists it)
-from intake.store.repository import Repository
+# Summaries never read the message itself: loading it would be a mistake, so it raises.
+_WITHOUT_RAW = defer(InboundMessage.raw, raiseload=True)
 
 
 class InboundRepository(Repository):
@@ -30,8 +33,10 @@ class InboundRepository(Repository):
         return {inbound_id: classification for inbound_id, classification in rows}
 
     async def needing_attention(self) -> list[InboundMessage]:
+        """Messages still waiting or failed, without their raw bytes (summaries only)."""
         query = (
             select(InboundMessage)
+            .options(_WITHOUT_RAW)
             .where(InboundMessage.status.in_(("failed", "received")))
             .order_by(InboundMessage.id)
         )
@@ -90,7 +95,9 @@ class InboundRepository(Repository):
         return {row.id: row.authentication for row in await self.session.execute(query)}
 
     async def since(self, since: datetime | None) -> list[InboundMessage]:
-        query = select(InboundMessage).order_by(InboundMessage.id)
+        """Messages received after `since`, for counting and listing: without their raw
+        bytes, which a day of a campaign makes megabytes of."""
+        query = select(InboundMessage).options(_WITHOUT_RAW).order_by(InboundMessage.id)
         if since:
             query = query.where(InboundMessage.received_at > since)
         return list(await self.session.scalars(query))

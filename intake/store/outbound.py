@@ -217,6 +217,14 @@ class OutboundRepository(Repository):
         )
         return bool(result.rowcount)
 
+    async def next_due(self, *, channel: str) -> datetime | None:
+        """When the earliest pending send on `channel` falls due (None: none waits)."""
+        return await self.session.scalar(
+            select(func.min(func.coalesce(OutboundMessage.next_attempt_at, OutboundMessage.created_at))).where(
+                OutboundMessage.channel == channel, OutboundMessage.status == "pending"
+            )
+        )
+
     async def sending(self, *, channel: str) -> int:
         count = await self.session.scalar(
             select(func.count(OutboundMessage.id)).where(
