@@ -24,12 +24,14 @@ def _strings(value: str) -> list[bytes]:
 class _Records(BaseResolver):
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], list[object]] = {}
+        self.asked: list[tuple[str, str]] = []  # every question, as (name, type)
         self.lock = threading.Lock()
 
     def resolve(self, request, handler):  # dnslib's interface
         reply = request.reply()
         name, qtype = str(request.q.qname).lower(), QTYPE[request.q.qtype]
         with self.lock:
+            self.asked.append((name, qtype))
             answers = list(self.records.get((name, qtype), []))
             known = any(key[0] == name for key in self.records)
         for rdata in answers:
@@ -50,6 +52,12 @@ class DnsStub:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def asked(self) -> list[tuple[str, str]]:
+        """Every question the stub has been asked, as (name, type), in order."""
+        with self.resolver.lock:
+            return list(self.resolver.asked)
 
     def add(self, name: str, rtype: str, value: str) -> None:
         rtype = rtype.upper()

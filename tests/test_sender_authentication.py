@@ -178,6 +178,13 @@ def test_a_message_signed_by_its_from_domain_is_proven(leeds):
     assert header.results[1].header_from == "leeds.gov.uk" and header.results[1].policy == "reject"
 
 
+def test_a_burst_from_one_council_asks_dns_for_its_key_and_policy_once(leeds):
+    for number in range(5):
+        assert _check(_sign(_message(body=f"Council: Leeds\r\nNote: {number}\r\n"), "leeds.gov.uk")).proven
+    asked = [name for name, _ in leeds.asked]
+    assert asked.count("sel._domainkey.leeds.gov.uk.") == 1 and asked.count("_dmarc.leeds.gov.uk.") == 1
+
+
 def test_a_message_altered_after_signing_is_not_proven(leeds):
     signed = _sign(_message(), "leeds.gov.uk")
     result = _check(signed.replace(b"Council: Leeds", b"Council: Wigan"))

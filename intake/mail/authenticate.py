@@ -201,6 +201,9 @@ def _server(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+DNS_CACHE_ENTRIES = 4096  # names: far more than the councils' domains, keys and policies
+
+
 def configure_dns(servers: Sequence[str], timeout: float) -> None:
     """Point every DNS lookup the checks make at `servers` (the system's resolver when
     empty), each lookup given at most `timeout` seconds.
@@ -218,6 +221,8 @@ def configure_dns(servers: Sequence[str], timeout: float) -> None:
             dns.resolver.default_resolver = None
             return
     resolver.timeout = resolver.lifetime = timeout
+    # Answers kept for their TTL: a burst from one council asks for its keys once.
+    resolver.cache = dns.resolver.LRUCache(DNS_CACHE_ENTRIES)
     dns.resolver.default_resolver = resolver
 
 
