@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from intake.models import Submission
 from intake.store.repository import Repository
@@ -54,3 +54,8 @@ class SubmissionRepository(Repository):
         if lock:
             query = query.with_for_update().execution_options(populate_existing=True)
         return list(await self.session.scalars(query))
+
+    async def count(self, *, offer: str, status: str = "active") -> int:
+        """How many entries for `offer` are in `status`, counted by the database."""
+        query = select(func.count(Submission.id)).where(Submission.offer == offer, Submission.status == status)
+        return int(await self.session.scalar(query) or 0)

@@ -127,7 +127,7 @@ async def _record(
     view["inferred"] = inferred or []
     if offer.capacity:
         # The 31st council is not told "there are 30 places" as if one were waiting for it.
-        view["entries"] = len(await run.tx.submissions.all(offer=offer.key, status="active"))
+        view["entries"] = await run.tx.submissions.count(offer=offer.key)
     receipt.recorded.append(view)
 
 
