@@ -1,11 +1,15 @@
 """SMTP ingest: N concurrent clients on loopback sending realistic submissions.
 
 Measures, in one run and side by side, the full CIB intake pipeline (keep the raw message
-durably, answer 250, then parse, store and queue the reply) and a bare aiosmtpd server
-that discards every message. Latency is from the end of DATA to the server's reply.
-Each server runs in its own process, so the clients do not share its event loop.
+durably, answer 250, then parse, store and queue the reply), a bare aiosmtpd server that
+discards every message (the stack's ceiling) and, as a peer, Postfix from Debian's package
+(a temporary instance that writes each message to its queue, answers 250 and discards it:
+benchmarks/postfix_peer.py). Latency is from the end of DATA to the server's reply. Each
+server runs in processes of its own; the clients run in this one. `--client smtp-source`
+drives every server with Postfix's own load generator instead (rates only).
 
     python benchmarks/smtp_ingest.py [--clients 20] [--messages 1000] [--rounds 3] [--database URL]
+        [--client aiosmtplib|smtp-source] [--no-postfix]
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import statistics
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,6 +26,8 @@ from email.utils import make_msgid
 from pathlib import Path
 
 import aiosmtplib
+
+from postfix_peer import SMTP_SOURCE, available, postfix_peer
 
 COUNCILS = [
     ("camden.gov.uk", "London Borough of Camden"),
@@ -137,18 +144,40 @@ class Burst:
     processed: int = 0
     submissions: int = 0
     drain: float = 0.0
+    sent: int = 0  # accepted by the server (smtp-source times no single message)
 
 
-def run(kind: str, clients: int, messages: int, database: str | None) -> Burst:
+def _smtp_source(port: int, clients: int, messages: int) -> tuple[list[float], list[str], float]:
+    """Postfix's load generator: `messages` messages of a submission's size over
+    `clients` sessions at once; it times nothing itself, so only the rate is known."""
+    command = [SMTP_SOURCE, "-s", str(clients), "-m", str(messages), "-l", str(len(submission(0))),
+               "-f", "officer@camden.gov.uk", "-t", "eoi@localhost", f"127.0.0.1:{port}"]
+    started = time.perf_counter()
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - started
+    return [], ([finished.stderr.strip() or "smtp-source failed"] if finished.returncode else []), elapsed
+
+
+def _drive(port: int, clients: int, messages: int, client: str) -> Burst:
+    if client == "smtp-source":
+        latencies, errors, elapsed = _smtp_source(port, clients, messages)
+    else:
+        latencies, errors, elapsed = asyncio.run(_load(port, clients, messages))
+    return Burst(latencies, len(errors), elapsed, sent=messages - len(errors))
+
+
+def run(kind: str, clients: int, messages: int, database: str | None, client: str = "aiosmtplib") -> Burst:
     """One burst against a fresh server of this kind."""
+    if kind == "postfix":
+        with postfix_peer() as port:
+            return _drive(port, clients, messages, client)
     ctx = mp.get_context("spawn")
     port_out, done_out, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
     process = ctx.Process(target=_serve, args=(kind, port_out, stop, database, done_out))
     process.start()
     port = port_out.get(timeout=60)
-    latencies, errors, elapsed = asyncio.run(_load(port, clients, messages))
+    burst = _drive(port, clients, messages, client)
     stop.set()
-    burst = Burst(latencies, len(errors), elapsed)
     if kind == "full":
         burst.processed, burst.submissions, burst.drain = done_out.get(timeout=300)
     process.join(timeout=60)
@@ -157,12 +186,13 @@ def run(kind: str, clients: int, messages: int, database: str | None) -> Burst:
 
 def summary(bursts: list[Burst]) -> dict[str, float]:
     latencies = sorted(x for b in bursts for x in b.latencies)
+    sent = sum(b.sent for b in bursts)
     return {
-        "ok": len(latencies),
+        "ok": sent,
         "errors": sum(b.errors for b in bursts),
-        "rate": len(latencies) / sum(b.elapsed for b in bursts),
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "rate": sent / sum(b.elapsed for b in bursts),
+        "p50": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else float("nan"),
     }
 
 
@@ -172,26 +202,37 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating bursts per server, each on a fresh one")
     parser.add_argument("--database", help="CIB_DATABASE_URL for the full pipeline (default: a fresh SQLite file)")
+    parser.add_argument("--client", choices=("aiosmtplib", "smtp-source"), default="aiosmtplib")
+    parser.add_argument("--no-postfix", action="store_true", help="leave the Postfix peer out")
     args = parser.parse_args()
+    kinds = ["bare", "full"]
+    if not args.no_postfix:
+        reason = available()
+        if reason:
+            parser.error(f"{reason}; or run with --no-postfix")
+        kinds.append("postfix")
 
-    # Alternate the two, so a busy moment on a shared machine hits both alike.
-    bursts: dict[str, list[Burst]] = {"bare": [], "full": []}
+    # Alternate the servers, so a busy moment on a shared machine hits them alike.
+    bursts: dict[str, list[Burst]] = {kind: [] for kind in kinds}
     for _ in range(args.rounds):
-        bursts["bare"].append(run("bare", args.clients, args.messages, None))
-        bursts["full"].append(run("full", args.clients, args.messages, args.database))
-    bare, full = summary(bursts["bare"]), summary(bursts["full"])
+        for kind in kinds:
+            bursts[kind].append(run(kind, args.clients, args.messages, args.database, args.client))
+    results = {kind: summary(bursts[kind]) for kind in kinds}
     last = bursts["full"][-1]
     print(
-        f"\n{args.messages} messages from {args.clients} concurrent SMTP clients on loopback, "
+        f"\n{args.messages} messages from {args.clients} concurrent SMTP clients ({args.client}) on loopback, "
         f"{args.rounds} rounds per server\n"
     )
     print("| server | accepted | errors | messages/s | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
-    for label, r in (("bare aiosmtpd sink", bare), ("CIB intake (full pipeline)", full)):
-        print(f"| {label} | {r['ok']} | {r['errors']} | {r['rate']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} |")
-    share = full["rate"] / bare["rate"]
+    labels = {"bare": "bare aiosmtpd sink", "full": "CIB intake (full pipeline)", "postfix": "Postfix (queue, discard)"}
+    for kind in kinds:
+        r = results[kind]
+        print(f"| {labels[kind]} | {r['ok']} | {r['errors']} | {r['rate']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} |")
+    full = results["full"]["rate"]
+    peer = f", {full / results['postfix']['rate']:.2f}x Postfix's" if "postfix" in results else ""
     print(
-        f"\nFull pipeline: {share:.0%} of the bare server's throughput; "
+        f"\nFull pipeline: {full / results['bare']['rate']:.2f}x the bare server's throughput{peer}; "
         f"in the last round {last.processed} processed, {last.submissions} submissions stored; "
         f"{last.drain:.1f} s after the last 250 to finish processing."
     )
