@@ -61,8 +61,12 @@ async def test_a_draft_is_given_its_council_and_offer_and_run_again(runtime, rel
         action = section.find("form", action=lambda a: a and a.endswith("/run-again"))["action"]
         unknown = await browser.submit(needs, action, council="E99999999", offer="pbr-pathfinder")
         assert "Choose a council from the list" in unknown.text
-        done = await browser.submit(needs, action, council=runtime.councils.by_email("x@slough.gov.uk").code,
-                                    offer="pbr-pathfinder")
+        ambiguous = await browser.submit(needs, action, council="Kingston", offer="pbr-pathfinder")
+        assert "Which council: " in ambiguous.text
+        field = section.find("input", attrs={"name": "council"})
+        assert field["list"] == "council-names" and needs.soup.find("datalist", id="council-names").find(
+            "option", value="Slough Borough Council") is not None
+        done = await browser.submit(needs, action, council="Slough Borough Council", offer="pbr-pathfinder")
         assert "was processed again: submission (ack sent)" in done.text
     [submission] = (await runtime.service.export())["submissions"]
     assert submission["council"] == "Slough Borough Council" and submission["offer"] == "pbr-pathfinder"

@@ -41,8 +41,13 @@ class Triage:
     async def run_again(self, inbound_id: int, *, actor: str, council: str = "", offer: str = "") -> Done:
         """Process a kept message again, with the council and offer the team says it is
         about (when its text did not say so clearly). Its sender gets the usual answer."""
-        found = self.world.councils.get(council) if council else None
-        if council and found is None:
+        # A code, or a name as the list offers it (typed, so read as any council name is).
+        resolved = self.world.councils.resolve(council) if council else None
+        found = resolved.council if resolved else None
+        if resolved is not None and found is None:
+            if resolved.candidates:
+                names = " or ".join(c.name for c in resolved.candidates[:3])
+                return Done(False, f"Which council: {names}? Choose one from the list.")
             return Done(False, "Choose a council from the list.")
         known = {o.key: o for o in self.world.campaign.offers}
         if offer and offer not in known:
