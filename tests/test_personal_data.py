@@ -10,10 +10,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import zipfile
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from intake.models import InboundMessage
 from intake.runtime.composition import Runtime, create_service
 from tests.mailer import message, settle, stamp
 from tests.personal_data_support import (
@@ -223,3 +225,19 @@ async def test_a_slack_identity_is_found_and_its_messages_go_with_the_address(ru
     values = await every_value(runtime)
     assert traces_in_rows(values, ALI) == [] and not any("U0ALIKHAN1" in json.dumps(rows) for rows in values.values())
     assert [s["contact_name"] for s in (await runtime.service.export())["submissions"]] == ["[erased]", "Jane Smith"]
+
+
+async def test_the_search_of_stored_messages_runs_off_the_event_loop(runtime, relay):
+    """Finding what mentions a person reads every stored message: on a thread, so SMTP,
+    Slack and the workspace are answered meanwhile."""
+    await _two_councils(runtime)
+    loop_thread, tested_on = threading.get_ident(), []
+
+    def mentions(row) -> bool:
+        tested_on.append(threading.get_ident())
+        return True
+
+    async with runtime.store.reader() as unit:
+        found = await unit.personal.scan(InboundMessage, mentions)
+    assert len(found) == len(tested_on) >= 3
+    assert loop_thread not in tested_on

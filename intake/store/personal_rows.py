@@ -5,6 +5,7 @@ the foreign keys allow. What to change is planned elsewhere (intake/reports/eras
 intake/reports/retention_plan.py); this module only reads and writes."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,7 +124,9 @@ class PersonalDataRepository(Repository):
 
     async def scan(self, model: type[M], test: Callable[[M], bool], *, skip: Collection[Any] = ()) -> list[M]:
         """Every row of `model` (but those in `skip`, by key) that `test` keeps, read a
-        batch at a time; the others are let go as soon as they are tested."""
+        batch at a time; the others are let go as soon as they are tested. `test` runs on
+        a thread (it may read every stored message: seconds for a campaign), on rows
+        already loaded, so the event loop answers others meanwhile."""
         column, found, last = _key_column(model), [], None
         skipped = set(skip)
         while True:
@@ -133,9 +136,10 @@ class PersonalDataRepository(Repository):
             rows = list(await self.session.scalars(query))
             if not rows:
                 return found
-            for row in rows:
-                last = key_of(row)
-                if last not in skipped and test(row):
+            last = key_of(rows[-1])
+            kept = await asyncio.to_thread(lambda: [key_of(r) not in skipped and test(r) for r in rows])
+            for row, keep in zip(rows, kept):
+                if keep:
                     found.append(row)
                 else:
                     self.session.expunge(row)
