@@ -123,6 +123,14 @@ class IntakeService:
             proofs = await unit.inbound.authentications(kept)
         return records(submissions, nominations, enquiries, self.councils, proofs=proofs)
 
+    async def listed_records(self) -> dict[str, list[dict[str, Any]]]:
+        """`export()`'s submissions and nominations, without the questions and the sender
+        checks the team's list of entries does not show."""
+        async with self.store.reader() as unit:
+            submissions = await unit.submissions.all()
+            nominations = await unit.nominations.all()
+        return records(submissions, nominations, [], self.councils)
+
     async def active_records(self) -> dict[str, list[dict[str, Any]]]:
         """`export()`'s submission records of the entries still in play, alone (the
         decisions download reads these, not every nomination and question)."""

@@ -64,3 +64,15 @@ async def test_the_decisions_download_reads_only_the_entries_in_play(runtime, re
     touched = " ".join(s for s in sent if s.startswith("select"))
     for table in ("nominations", "enquiries", "inbound_messages"):
         assert f"from {table}" not in touched, table
+
+
+async def test_the_list_of_entries_reads_no_questions_and_no_messages(runtime, relay):
+    await _campaign(runtime)
+    async with TeamBrowser(runtime) as browser:
+        await browser.sign_in(runtime, relay)
+        with statements(runtime) as sent:
+            page = await browser.get("/team/entries?offer=pbr-pathfinder")
+    assert page.status == 200 and len(page.soup.select("tbody tr")) == 4
+    touched = " ".join(s for s in sent if s.startswith("select"))
+    for table in ("enquiries", "inbound_messages"):
+        assert f"from {table}" not in touched, table

@@ -126,7 +126,7 @@ async def overview(service: IntakeService, now: datetime) -> dict[str, Any]:
 
 async def entries(service: IntakeService) -> list[dict[str, Any]]:
     """Every submission and current nomination, newest first, as the exports describe them."""
-    data = await service.export()
+    data = await service.listed_records()
     rows = [{**s, "kind": "submission"} for s in data["submissions"]]
     rows += [{**n, "kind": "nomination", "status": "active"} for n in data["nominations"]]
     campaign = service.campaign
