@@ -50,6 +50,9 @@ async def test_the_overview_counts_the_days_messages_without_loading_them(runtim
         with statements(runtime) as sent:
             page = await browser.get("/team/")
     assert page.status == 200 and "12" in page.text
+    # Each table of entries once, though the figures and the counts of "needs a person" both use them.
+    for table in ("submissions", "nominations"):
+        assert len([s for s in sent if s.startswith("select") and f" from {table}" in s]) == 1, table
     # Only bounces are read whole (their addresses are in the report); none here.
     assert [s for s in _reading_raw(sent) if "where" not in s or "classification =" not in s.split("where", 1)[1]] == []
 

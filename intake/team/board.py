@@ -11,7 +11,7 @@ from intake.reports import digest as digests
 from intake.campaign.definition import Campaign
 from intake.campaign.register import CouncilRegister
 from intake.jobs.digest_job import read_facts
-from intake.models import AuditEntry, InboundMessage, Nomination, OutboundMessage
+from intake.models import AuditEntry, InboundMessage, Nomination, OutboundMessage, Submission
 from intake.reports.reply_data import display, when
 from intake.service import IntakeService
 
@@ -118,7 +118,7 @@ async def overview(service: IntakeService, now: datetime) -> dict[str, Any]:
         offer["accepted"] = sum(1 for s in mine if s.decision == "accepted")
         offer["waitlisted"] = sum(1 for s in mine if s.decision == "waitlisted")
         offer["undecided"] = sum(1 for s in mine if not s.decision)
-    waiting = await needs(service, now)
+    waiting = await needs(service, now, read=(facts.submissions, facts.nominations))
     context["needs"] = {key: len(rows) for key, rows in waiting.items()}
     context["needs_total"] = sum(context["needs"].values())
     return context
@@ -236,14 +236,16 @@ async def entry(service: IntakeService, reference: str) -> EntryView | None:
     return view
 
 
-async def needs(service: IntakeService, now: datetime) -> dict[str, list[dict[str, Any]]]:
+async def needs(
+    service: IntakeService, now: datetime, *, read: tuple[list[Submission], list[Nomination]] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
     """Everything waiting for a person, each list whole (no caps: this is where the
-    digest's "and 86 more" are)."""
+    digest's "and 86 more" are). `read`: the submissions and nominations, when the caller
+    has just read them (the overview), so they are not read twice."""
     campaign = service.campaign
     names = digests.Names.of(campaign, service.councils)
     async with service.store.reader() as unit:
-        submissions = await unit.submissions.all()
-        nominations = await unit.nominations.all()
+        submissions, nominations = read or (await unit.submissions.all(), await unit.nominations.all())
         enquiries = await unit.enquiries.waiting()
         unprocessed = await unit.inbound.needing_attention()
         held = await unit.confirmations.pending()
