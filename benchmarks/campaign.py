@@ -227,7 +227,9 @@ def summary(times: list[float]) -> str:
             f"{len(ordered)}")
 
 
-async def pages(url: str, config: Path, rounds: int, work: Path) -> tuple[dict[str, list[float]], bytes, int]:
+async def pages(
+    url: str, config: Path, rounds: int, work: Path,
+) -> tuple[dict[str, list[float]], bytes, int, dict[str, int]]:
     relay, relay_server = await start_relay()
     served = Served(url, config, relay.port, work)
     try:
@@ -235,6 +237,7 @@ async def pages(url: str, config: Path, rounds: int, work: Path) -> tuple[dict[s
         timings: dict[str, list[float]] = defaultdict(list)
         entries = b""
         count = 0
+        largest: dict[str, int] = {}
         async with TeamBrowser(ServedRuntime(served.port, relay)) as browser:  # type: ignore[arg-type]
             await browser.ask_for_link(TEAM)
             await ServedRuntime(served.port, relay).flush()
@@ -247,8 +250,9 @@ async def pages(url: str, config: Path, rounds: int, work: Path) -> tuple[dict[s
                 for kind, seconds in found.timings:
                     timings[kind].append(seconds)
                 count = len(found.timings)
+                largest = {k: max(v, largest.get(k, 0)) for k, v in found.largest.items()}
                 entries = next(html for u, html in found.pages.items() if u.endswith("/team/entries")).encode()
-        return timings, entries, count
+        return timings, entries, count, largest
     finally:
         served.stop()
         relay_server.close()
@@ -268,14 +272,14 @@ async def main() -> None:
             url, config, seconds, counts = await rehearse(scale, work, database)
             print(f"\n### {scale}x a campaign: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
             print(f"\nWhole rehearsal (simulated 4 May to 10 June, checks on the last day): {seconds:.0f} s\n")
-            timings, entries, count = await pages(url, config, args.rounds, work)
+            timings, entries, count, largest = await pages(url, config, args.rounds, work)
             bare = await time_bare(entries, args.rounds, max(len(timings.get("entries", [])), 50), work)
             print(f"`cib serve` in its own process, {count} requests a crawl, {args.rounds} crawls:\n")
-            print("| page | p50 ms | p99 ms | max ms | requests |")
-            print("|---|---|---|---|---|")
+            print("| page | p50 ms | p99 ms | max ms | requests | largest KB |")
+            print("|---|---|---|---|---|---|")
             for kind in sorted(timings):
-                print(f"| {kind} | {summary(timings[kind])} |")
-            print(f"| bare aiohttp, the entries list's {len(entries) // 1024} KB as a fixed page | {summary(bare)} |")
+                print(f"| {kind} | {summary(timings[kind])} | {largest.get(kind, 0) / 1024:.0f} |")
+            print(f"| bare aiohttp, the entries list's {len(entries) // 1024} KB as a fixed page | {summary(bare)} | |")
             if database:
                 await _drop_database(args.database_url, database)
 

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.accessibility import nu_errors
-from tests.campaign_seed import submit
+from tests.campaign_seed import receive, submit
 from tests.team_browser import TeamBrowser
+from workspace.pages import NEEDS_PER_PAGE
 from workspace.pagination import PER_PAGE, page_number, paginate
 
 
@@ -37,6 +38,21 @@ def test_pages_cover_every_row_once_and_link_to_their_neighbours(total, per_page
         asked_for = parse_qs(urlsplit(link.href).query)
         assert {k: v[0] for k, v in asked_for.items() if k != "page"} == kept  # the filters go along
         assert int(asked_for.get("page", ["1"])[0]) == link.number
+
+
+@settings(max_examples=100, deadline=None)
+@given(total=st.integers(0, 200), asked=st.integers(1, 20),
+       query=st.dictionaries(st.sampled_from(["drafts-page", "late-page", "stuck-page"]), st.sampled_from(["2", "3"]),
+                             max_size=3))
+def test_lists_paged_on_one_page_keep_each_others_pages(total, asked, query):
+    shown, pages = paginate(list(range(total)), asked, path="/team/needs", query=query, per_page=25,
+                            param="late-page", anchor="late")
+    for link in [l for l in pages.links if l.number]:
+        path, _, fragment = link.href.partition("#")
+        assert fragment == "late"
+        asked_for = {k: v[0] for k, v in parse_qs(urlsplit(path).query).items()}
+        assert int(asked_for.pop("late-page", "1")) == link.number
+        assert asked_for == {k: v for k, v in query.items() if k != "late-page"}
 
 
 def test_a_page_asked_for_in_any_form_is_a_page():
@@ -74,4 +90,31 @@ async def test_a_long_list_is_shown_in_pages_with_its_filters_kept(runtime, rela
         # One page of results: no pagination.
         one = await browser.get("/team/entries?offer=pbr-pathfinder")
         assert "Showing 21 of 63." in one.text and one.soup.find("nav", attrs={"aria-label": "Pages of results"}) is None
+        assert nu_errors({"page 1": first.html, "page 2": second.html}) == {"page 1": [], "page 2": []}
+
+
+async def test_each_list_of_needs_a_person_is_paged_on_its_own(runtime, relay):
+    """30 unverified entries (written from addresses no council owns) and a question: the
+    unverified list is paged, 25 at a time, its pages kept apart from the other lists'."""
+    councils = [c for c in runtime.councils.councils if c.email_domains][:30]
+    for n, council in enumerate(councils):
+        await submit(runtime, "pbr-pathfinder", council.name, sender=f"officer{n}@gmail.com")
+    await receive(runtime, "What counts as a children's centre?", sender="pa@leeds.gov.uk", subject="A question")
+    async with TeamBrowser(runtime) as browser:
+        await browser.sign_in(runtime, relay)
+        first = await browser.get("/team/needs")
+        section = first.soup.find(id="unverified")
+        assert len(section.select("tbody tr")) == NEEDS_PER_PAGE
+        assert f"Showing 1 to {NEEDS_PER_PAGE} of 30 unverified entries." in section.get_text(" ", strip=True)
+        nav = section.find("nav", attrs={"aria-label": "Pages of unverified entries"})
+        following = nav.find("a", rel="next")["href"]
+        assert following == "/team/needs?unverified-page=2#unverified"
+        assert first.soup.find(id="enquiries").find("nav") is None  # one question: no pages
+        second = await browser.get(following)
+        rows = second.soup.find(id="unverified").select("tbody tr")
+        assert len(rows) == 30 - NEEDS_PER_PAGE
+        references = {a.get_text() for page in (first, second)
+                      for a in page.soup.find(id="unverified").select("tbody tr td:first-child a")}
+        assert len(references) == 30
+        assert "What counts as a children" in second.text  # the other lists stay on their first page
         assert nu_errors({"page 1": first.html, "page 2": second.html}) == {"page 1": [], "page 2": []}

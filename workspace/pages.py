@@ -2,6 +2,7 @@
 Appendix A. Each reads through `intake.team.board` and renders a template."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -11,7 +12,7 @@ from intake.reports.appendix_a import appendix_a
 from intake.messages import storable
 from intake.team import board
 from workspace.message_view import shown
-from workspace.pagination import page_number, paginate
+from workspace.pagination import Pagination, page_number, paginate
 from workspace.view import DEPS, render
 
 
@@ -68,10 +69,30 @@ async def needs_page(request: web.Request, *, errors: dict[str, str] | None = No
                      status: int = 200) -> web.StreamResponse:
     deps = request.app[DEPS]
     waiting = await board.needs(deps.service, deps.clock())
+    listed, pages = needs_sections(waiting, request.query, whole=bool(errors))
     return render(request, "needs.html.j2", {
-        "title": "Needs a person", "page": "needs", "needs": waiting, "offers": deps.service.campaign.offers,
+        "title": "Needs a person", "page": "needs", "needs": waiting, "listed": listed, "pages": pages,
+        "offers": deps.service.campaign.offers,
         "councils": sorted(deps.service.councils.councils, key=lambda c: c.name), "errors": errors or {},
     }, status=status)
+
+
+NEEDS_PER_PAGE = 25  # rows of each list on "Needs a person" at a time: the page stays light
+
+
+def needs_sections(
+    waiting: dict[str, list[dict[str, Any]]], query: Mapping[str, str], *, whole: bool = False,
+) -> tuple[dict[str, Sequence[dict[str, Any]]], dict[str, Pagination]]:
+    """Each list's rows on this page, and its pages (`unverified-page=2`, and so on). With
+    an error to show, every list whole, so the field it names is on the page."""
+    listed: dict[str, Sequence[dict[str, Any]]] = {}
+    pages: dict[str, Pagination] = {}
+    for key, rows in waiting.items():
+        param = f"{key}-page"
+        per_page = max(len(rows), 1) if whole else NEEDS_PER_PAGE
+        listed[key], pages[key] = paginate(rows, page_number(query.get(param)), path="/team/needs", query=query,
+                                          per_page=per_page, param=param, anchor=key)
+    return listed, pages
 
 
 async def appendix(request: web.Request) -> web.StreamResponse:

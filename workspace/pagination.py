@@ -39,19 +39,23 @@ def page_number(asked: str | None) -> int:
 
 
 def paginate(
-    rows: Sequence[T], asked: int, *, path: str, query: Mapping[str, str], per_page: int = PER_PAGE
+    rows: Sequence[T], asked: int, *, path: str, query: Mapping[str, str], per_page: int = PER_PAGE,
+    param: str = "page", anchor: str = "",
 ) -> tuple[Sequence[T], Pagination]:
     """The rows of page `asked` (past the last page: the last) and the links to the others,
-    each keeping the other query parameters (the filters)."""
+    each keeping the other query parameters (the filters, other lists' pages). `param`
+    names the page in the query, where one page holds several lists; `anchor` is the
+    list's place on the page."""
     last = max((len(rows) + per_page - 1) // per_page, 1)
     current = min(asked, last)
     start = (current - 1) * per_page
     shown = rows[start:start + per_page]
-    kept = {k: v for k, v in query.items() if v and k != "page"}
+    kept = {k: v for k, v in query.items() if v and k != param}
+    fragment = f"#{anchor}" if anchor else ""
 
     def href(number: int) -> str:
-        query = {**kept, "page": str(number)} if number > 1 else kept
-        return f"{path}?{urlencode(query)}" if query else path
+        query = {**kept, param: str(number)} if number > 1 else kept
+        return (f"{path}?{urlencode(query)}" if query else path) + fragment
 
     return shown, Pagination(
         current=current, last=last, first_row=start + 1 if shown else 0, last_row=start + len(shown),

@@ -23,6 +23,7 @@ SKIP = ("/team/sign-out", "/team/sign-in", "/team/static/")
 class Crawl:
     pages: dict[str, str] = field(default_factory=dict)  # url -> html
     timings: list[tuple[str, float]] = field(default_factory=list)  # (kind of page, seconds)
+    largest: dict[str, int] = field(default_factory=dict)  # kind of page -> its largest body, bytes
     downloads: dict[str, object] = field(default_factory=dict)  # url -> parsed rows
     failures: list[str] = field(default_factory=list)
 
@@ -95,7 +96,9 @@ async def crawl(browser: TeamBrowser, *, searches: list[str], limit: int = 20_00
         async with browser.session.get(url, allow_redirects=False) as response:
             body = await response.read()
             status, content_type = response.status, response.headers.get("Content-Type", "")
-        result.timings.append((kind_of(url), time.perf_counter() - began))
+        kind = kind_of(url)
+        result.timings.append((kind, time.perf_counter() - began))
+        result.largest[kind] = max(result.largest.get(kind, 0), len(body))
         if status != 200:
             result.failures.append(f"{status} {url}: {body[:300]!r}")
             continue
