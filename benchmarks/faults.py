@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -33,18 +31,11 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
-import aiosmtplib
 from aiosmtpd.smtp import SMTP
 
-ROOT = Path(__file__).resolve().parent.parent
-BORDER = "mx.cib.test"
+from support import BORDER, Service, free_port, send, service_env, until
+
 LEASE = 180.0  # intake.outbox.dispatch.LEASE, in seconds
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Relay:
@@ -70,74 +61,6 @@ def eoi(n: int) -> tuple[str, bytes]:
            f"Message-ID: <{uuid.uuid4().hex}@camden.gov.uk>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
            f"{body}").encode()
     return sender, raw
-
-
-class Service:
-    def __init__(self, env: dict[str, str], folder: Path, *args: str) -> None:
-        self.env, self.folder, self.args = env, folder, args
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "intake", "serve", "--no-slack", *self.args, cwd=self.folder, env=self.env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        )
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout=120)
-        if b"is running" not in line:
-            raise RuntimeError(f"the service did not start: {line!r}")
-
-    def signal(self, sig: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(sig)
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), timeout=60)
-            except asyncio.TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-
-
-def service_env(database_url: str, smtp: int, http: int, relay: int, **more: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIB_", "SLACK_"))}
-    env.update(
-        PYTHONPATH=str(ROOT), CIB_DATABASE_URL=database_url, CIB_SMTP_PORT=str(smtp), CIB_HTTP_PORT=str(http),
-        CIB_RELAY_HOST="127.0.0.1", CIB_RELAY_PORT=str(relay), CIB_INTAKE_ADDRESSES="eoi@cib.test",
-        CIB_FROM_ADDRESS="CIB intake <eoi@cib.test>", CIB_AUTHSERV_ID=BORDER, CIB_SCHEDULER_ENABLED="false",
-        CIB_SENDER_RATE_LIMITS="100000/60", CIB_TOTAL_RATE_LIMITS="100000/60",
-    )
-    env.update(more)
-    return env
-
-
-async def send(port: int, raw: bytes, sender: str) -> int:
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=30)
-    await client.connect()
-    try:
-        await client.mail(sender)
-        await client.rcpt("eoi@cib.test")
-        try:
-            return (await client.data(raw)).code
-        except aiosmtplib.SMTPResponseException as error:
-            return error.code
-    finally:
-        try:
-            await client.quit()
-        except aiosmtplib.SMTPException:
-            pass
-
-
-async def until(condition, timeout: float, step: float = 0.2) -> float | None:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if condition():
-            return time.monotonic() - started
-        await asyncio.sleep(step)
-    return None
 
 
 async def crash(messages: int) -> dict[str, str]:

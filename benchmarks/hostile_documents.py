@@ -26,11 +26,8 @@ import argparse
 import asyncio
 import http.client
 import itertools
-import os
 import re
-import signal
 import smtplib
-import socket
 import statistics
 import sys
 import tempfile
@@ -46,21 +43,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import aiosmtplib  # noqa: E402
 from aiosmtpd.smtp import SMTP  # noqa: E402
+
+from support import BORDER, TEAM, Service, free_port, send, service_env  # noqa: E402
 
 from tests.hostile_documents import FORM, huge_sheet, many_lines, slow_pdf, word_bomb  # noqa: E402
 from tests.office_documents import DOCX, XLSX, excel_form, pdf, word_form  # noqa: E402
 
-BORDER = "mx.cib.test"
 PROBES = ("EHLO", "GET /healthz", "GET /team/sign-in")
 UNREAD = re.compile(r"We could not read your attachment (.+?): (.+?)\.$", re.MULTILINE)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Relay:
@@ -161,54 +152,6 @@ def hostile(sender: str, n: int) -> bytes:
     return _message(sender, HOSTILE, COVERING)
 
 
-async def send(port: int, raw: bytes, sender: str) -> int:
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60)
-    await client.connect()
-    try:
-        await client.sendmail(sender, ["eoi@cib.test"], raw)
-        return 250
-    except aiosmtplib.SMTPResponseException as error:
-        return error.code
-    finally:
-        client.close()
-
-
-class Service:
-    """`cib serve` (SQLite, no Slack, no scheduler) in a process of its own."""
-
-    def __init__(self, folder: Path, relay: int) -> None:
-        self.smtp, self.http = free_port(), free_port()
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("CIB_", "SLACK_"))}
-        self.env.update(
-            PYTHONPATH=str(ROOT), CIB_DATABASE_URL=f"sqlite+aiosqlite:///{folder}/cib.sqlite3",
-            CIB_SMTP_PORT=str(self.smtp), CIB_HTTP_PORT=str(self.http), CIB_RELAY_HOST="127.0.0.1",
-            CIB_RELAY_PORT=str(relay), CIB_INTAKE_ADDRESSES="eoi@cib.test", CIB_FROM_ADDRESS="CIB intake <eoi@cib.test>",
-            CIB_AUTHSERV_ID=BORDER, CIB_SCHEDULER_ENABLED="false", CIB_TEAM_EMAILS="team@local.gov.uk",
-            CIB_SENDER_RATE_LIMITS="100000/60", CIB_TOTAL_RATE_LIMITS="100000/60", CIB_LOG_LEVEL="WARNING",
-        )
-        self.folder = folder
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "intake", "serve", "--no-slack", cwd=self.folder, env=self.env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        )
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout=120)
-        if b"is running" not in line:
-            raise RuntimeError(f"the service did not start: {line!r}")
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), timeout=120)
-            except asyncio.TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-
-
 async def phase(service: Service, relay: Relay, make: Callable[[str, int], bytes], *, seconds: float,
                 interval: float, counter: itertools.count) -> dict:
     """Send one message every `interval` for `seconds`, probing from the first until all
@@ -247,7 +190,10 @@ async def main() -> None:
     relay = Relay()
     relay_port = free_port()
     server = await asyncio.get_running_loop().create_server(lambda: SMTP(relay), "127.0.0.1", relay_port)
-    service = Service(Path(tempfile.mkdtemp()), relay_port)
+    folder = Path(tempfile.mkdtemp())
+    env = service_env(f"sqlite+aiosqlite:///{folder}/cib.sqlite3", free_port(), free_port(), relay_port,
+                      CIB_TEAM_EMAILS=TEAM, CIB_LOG_LEVEL="WARNING")
+    service = Service(env, folder)
     await service.start()
     counter = itertools.count()
     results: dict[str, list[dict]] = {"quiet": [], "hostile": []}
@@ -261,7 +207,7 @@ async def main() -> None:
                       f"{result['answered']} answered in {result['seconds']:.0f} s; not read: {result['unread']}",
                       file=sys.stderr, flush=True)
     finally:
-        await service.stop()
+        await service.stop(timeout=120)
         server.close()
 
     print(f"\n{sum(r['sent'] for r in results['hostile'])} hostile messages "
