@@ -249,8 +249,8 @@ async def main(count: int, concurrency: int, limit: float, rounds: int) -> None:
         try:
             urls = {}
             for which in ("bot", "bare"):
-                child = context.Process(target=_serve, args=(which, api.api_url, ports, f"{tmp}/bench.sqlite3"),
-                                        daemon=True)
+                # Not a daemon: the bot starts document workers of its own (stopped in `finally`).
+                child = context.Process(target=_serve, args=(which, api.api_url, ports, f"{tmp}/bench.sqlite3"))
                 child.start()
                 children.append(child)
                 name, port = await asyncio.get_running_loop().run_in_executor(None, ports.get, True, 60)

@@ -37,6 +37,7 @@ from intake.mail.sender import EmailCarrier, MaildirTransport, RelayTransport, T
 from intake.mail.server import IntakeHandler, ProcessingQueue, start_smtp, tls_context
 from intake.mail.imap_url import parse_imap_url
 from intake.mail.mailbox import MailboxFetcher, mailbox_count
+from intake.runtime.freed_memory import give_back, limit_arenas
 from intake.runtime.health import CONTENT_TYPE, Operations
 from intake.outbox.outage import Outage
 from intake.outbox.channels import Channels
@@ -130,6 +131,7 @@ class Runtime:
     async def start(
         self, *, smtp: bool = True, slack: bool = True, scheduler: bool = True, http: bool = True
     ) -> None:
+        limit_arenas()  # before the threads below make arenas of their own
         await upgrade(self.store)
         # Pay the one-off costs (compiling templates, loading the bank holidays) before
         # the first message, not while a burst of them is arriving.
@@ -185,6 +187,8 @@ class Runtime:
                 outage.worked()
             except Exception as error:  # noqa: BLE001 - the store is down: next time
                 outage.failed(error)
+            # What big messages freed goes back to the system, not kept as RSS for good.
+            await asyncio.to_thread(give_back)
 
     async def _start_http(self, root: web.Application, *, workspace: bool) -> None:
         """One HTTP server for the team's workspace (/team/) and, in Slack's HTTP mode,
