@@ -3,6 +3,7 @@ kept, answered through the test relay, and moved to the done mailbox."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import pytest
 
 from intake.mail.imap_url import ImapTarget, parse_imap_url
+from intake.mail import mailbox as mailbox_module
+from intake.mail.imap_session import ImapSession
 from intake.mail.mailbox import backoff, mailbox_inbound
 from intake.runtime.checks import check_files
 from intake.runtime.composition import (
@@ -105,10 +108,10 @@ def mailbox_settings(settings_factory: Callable[..., Any], dovecot: Dovecot) -> 
 async def started(mailbox_settings: Callable[..., Any], clock: Any) -> AsyncIterator[Callable[..., Any]]:
     runtimes: list[Runtime] = []
 
-    async def start(*, use_move: bool = True, **overrides: Any) -> Runtime:
+    async def start(*, use_move: bool = True, use_idle: bool = True, **overrides: Any) -> Runtime:
         runtime = create_service(mailbox_settings(**overrides), clock=clock)
         assert runtime.mailbox is not None
-        runtime.mailbox.use_move = use_move
+        runtime.mailbox.use_move, runtime.mailbox.use_idle = use_move, use_idle
         await runtime.start(slack=False, scheduler=False, http=False)
         runtimes.append(runtime)
         return runtime
@@ -187,6 +190,58 @@ async def test_a_dropped_connection_is_recovered(started, dovecot, relay) -> Non
     await answered(runtime, relay, 1)
     await wait_for(lambda: dovecot.count("Processed") == 1)
     assert runtime.mailbox.state.connected
+
+
+async def test_idle_notices_new_mail_within_seconds(started, dovecot, relay) -> None:  # noqa: F811
+    # Polling every 30 s would take up to 30 s: IDLE is told of the message as it arrives.
+    runtime = await started(imap_poll_seconds=30)
+    assert runtime.mailbox is not None
+    await wait_for(lambda: runtime.mailbox.state.last_fetch is not None)
+    await asyncio.sleep(0.5)  # well into the IDLE
+    began = time.monotonic()
+    dovecot.append(submission(10))
+    await wait_for(lambda: dovecot.count("Processed") == 1, within=5)
+    assert time.monotonic() - began < 5
+    await answered(runtime, relay, 1)
+
+
+async def test_idle_is_renewed_before_the_servers_timeout(started, dovecot, relay, monkeypatch) -> None:  # noqa: F811
+    monkeypatch.setattr(mailbox_module, "IDLE_RENEW", 0.3)
+    idles: list[float] = []
+    idle = ImapSession.idle
+
+    def counted(self: ImapSession, seconds: float, interrupted: threading.Event) -> bool:
+        idles.append(seconds)
+        return idle(self, seconds, interrupted)
+
+    monkeypatch.setattr(ImapSession, "idle", counted)
+    runtime = await started(imap_poll_seconds=30)
+    await wait_for(lambda: len(idles) >= 4)  # each IDLE ended by DONE and begun again
+    assert max(idles) <= 0.3
+    dovecot.append(submission(11))
+    await answered(runtime, relay, 1)
+    await wait_for(lambda: dovecot.count("Processed") == 1)
+
+
+async def test_polling_where_idle_is_not_offered(started, dovecot, relay, monkeypatch) -> None:  # noqa: F811
+    capable = ImapSession.capable
+    monkeypatch.setattr(ImapSession, "capable", lambda self, name: name != "IDLE" and capable(self, name))
+    monkeypatch.setattr(ImapSession, "idle", lambda *args: pytest.fail("IDLE used where not offered"))
+    runtime = await started(imap_poll_seconds=0.5)
+    await wait_for(lambda: runtime.mailbox is not None and runtime.mailbox.state.last_fetch is not None)
+    dovecot.append(submission(12))
+    await answered(runtime, relay, 1)
+    await wait_for(lambda: dovecot.count("Processed") == 1)
+
+
+async def test_a_stop_while_idling_is_prompt(started, dovecot) -> None:  # noqa: F811
+    runtime = await started(imap_poll_seconds=30)
+    await wait_for(lambda: runtime.mailbox is not None and runtime.mailbox.state.last_fetch is not None)
+    await asyncio.sleep(0.3)
+    began = time.monotonic()
+    assert runtime.mailbox is not None
+    await runtime.mailbox.stop()
+    assert time.monotonic() - began < 3
 
 
 async def test_copy_and_expunge_where_move_is_not_used(started, dovecot, relay) -> None:  # noqa: F811

@@ -150,6 +150,12 @@ BAD = {
     "imap_password": "hunter2",
     "imap_done_mailbox": "",
     "imap_poll_seconds": "60",
+    "imap_oauth_tenant": "the council's tenant",
+    "imap_oauth_client_id": "cib-intake-app",
+    "imap_oauth_client_secret": "hunter2 hunter2",
+    "imap_oauth_service_account_file": "/nowhere/service-account.json",
+    "imap_oauth_provider": "outlook",
+    "imap_oauth_token_url": "login.example.org/token",
 }
 SECRETS = {"relay_password", "slack_bot_token", "slack_signing_secret", "slack_app_token", "imap_password"}
 

@@ -5,13 +5,17 @@ Keeping comes first and uses the SMTP channel's keeping and dedupe (Message-ID, 
 content's hash): a crash between keeping and moving finds the message kept already, so
 it is moved and never answered twice. A message that cannot be kept stays where it is
 and is tried again with backoff; a dropped connection is opened again with backoff.
-New mail is noticed by polling (every CIB_IMAP_POLL_SECONDS), which also keeps the
-connection from the server's idle timeout. The IMAP commands run on one worker thread.
+New mail is noticed at once with IDLE (RFC 2177) where the server offers it, renewed every
+IDLE_RENEW seconds (before the server's 30-minute timeout); otherwise by polling every
+CIB_IMAP_POLL_SECONDS, which also keeps the connection alive. Logged in with an OAuth
+token, the channel logs in again before the token expires. The IMAP commands run on one
+worker thread.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +28,7 @@ from typing import Any, TypeVar
 
 from intake.mail.imap_session import ImapSession, MailboxRefused
 from intake.mail.imap_url import ImapTarget
+from intake.mail.oauth_tokens import TokenRefused, TokenSource
 from intake.mail.server import external_id, peek_headers
 from intake.messages import Inbound, Kept, storable
 from intake.store import Unkeepable
@@ -34,6 +39,9 @@ T = TypeVar("T")
 TIMEOUT = 30.0  # seconds for any one IMAP command: a server that stops answering is dropped
 RECONNECT_AT_MOST = 60.0  # seconds between attempts to reach the server, at the longest
 RETRY_AT_MOST = 600.0  # seconds before a message that could not be kept is tried again, at the longest
+# RFC 2177: a server may end an IDLE after 30 minutes; the client renews it before (29 at most).
+IDLE_RENEW = 25 * 60.0
+RELOGIN_BEFORE = 120.0  # seconds before an OAuth token expires that the channel logs in again
 # Headers a delivering server writes with the envelope's recipient (confirmation tokens
 # come as eoi+confirm-<token>@), read beside To and Cc.
 RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "To", "Cc")
@@ -97,25 +105,28 @@ class _Retry:
 @dataclass
 class MailboxFetcher:
     target: ImapTarget
-    password: str
+    secret: str | TokenSource  # the password, or where OAuth access tokens come from
     done_mailbox: str
     keep: Callable[[Inbound], Awaitable[Kept]]
     on_kept: Callable[[int], None]
     clock: Callable[[], datetime]
     poll_seconds: float = 5.0
     use_move: bool = True  # False: COPY, \Deleted and EXPUNGE even where MOVE is offered
+    use_idle: bool = True  # False: poll even where IDLE is offered
     state: MailboxState = field(default_factory=MailboxState)
     _retries: dict[str, _Retry] = field(default_factory=dict)
     _thread: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="imap"))
     _session: ImapSession | None = None
     _task: asyncio.Task[None] | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _interrupt: threading.Event = field(default_factory=threading.Event)  # ends an IDLE early
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="mailbox")
         log.info("Reading mail from %s (done mail goes to %s)", self.target.shown(), self.done_mailbox)
 
     async def stop(self) -> None:
+        self._interrupt.set()  # the worker thread leaves IDLE, so the logout queued behind it runs
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -124,8 +135,9 @@ class MailboxFetcher:
         self._thread.shutdown(wait=False)
 
     def wake(self) -> None:
-        """Read the mailbox now rather than at the next poll."""
+        """Read the mailbox now rather than at the next poll or the end of an IDLE."""
         self._wake.set()
+        self._interrupt.set()
 
     async def _call(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         # One thread: the commands of one connection never overlap, and a command still
@@ -138,13 +150,7 @@ class MailboxFetcher:
             try:
                 await self._connect()
                 failures = 0
-                while True:
-                    await self.fetch_once()
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-                    except TimeoutError:
-                        pass
+                await self._serve()
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - the server or the network: try again later
@@ -152,13 +158,44 @@ class MailboxFetcher:
                 self.state.connected = False
                 self.state.error = str(error) or type(error).__name__
                 wait = backoff(failures, at_most=RECONNECT_AT_MOST)
-                level = logging.ERROR if isinstance(error, MailboxRefused) else logging.WARNING
+                level = logging.ERROR if isinstance(error, MailboxRefused | TokenRefused) else logging.WARNING
                 log.log(level, "Mailbox %s: %s; trying again in %g s", self.target.shown(), self.state.error, wait)
                 await self._drop()
                 await asyncio.sleep(wait)
 
+    async def _serve(self) -> None:
+        """Read the mailbox through and wait for more, until the login is about to expire."""
+        session = self._session
+        assert session is not None
+        while not _expiring(session):
+            self._wake.clear()
+            self._interrupt.clear()  # cleared before reading: a wake() while reading is not lost
+            await self.fetch_once()
+            await self._wait(session)
+        log.info("Mailbox %s: logging in again before the access token expires", self.target.shown())
+        await self._drop()
+
+    async def _wait(self, session: ImapSession) -> None:
+        """Until new mail may be there: told by IDLE, or the poll's interval passed."""
+        seconds = self._wait_at_most(session)
+        if self.use_idle and session.capable("IDLE"):
+            await self._call(session.idle, seconds, self._interrupt)
+            return
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=min(seconds, self.poll_seconds))
+        except TimeoutError:
+            pass
+
+    def _wait_at_most(self, session: ImapSession) -> float:
+        """Seconds until the IDLE is renewed, a message is retried or the login expires."""
+        now = time.monotonic()
+        until = [IDLE_RENEW, *(retry.due - now for retry in self._retries.values())]
+        if session.valid_until is not None:
+            until.append(session.valid_until - RELOGIN_BEFORE - now)
+        return max(min(until), 0.1)
+
     async def _connect(self) -> None:
-        session = await self._call(ImapSession.open, self.target, self.password, timeout=TIMEOUT)
+        session = await self._call(ImapSession.open, self.target, self.secret, timeout=TIMEOUT)
         self._session = session
         await self._call(session.ensure_mailbox, self.done_mailbox)
         await self._call(session.select)
@@ -210,10 +247,14 @@ class MailboxFetcher:
         return True
 
 
-def mailbox_count(target: ImapTarget, password: str, *, timeout: float = 10.0) -> int:
-    """Log in and count the messages waiting (`cib check`, blocking): MailboxRefused or
-    OSError saying why not."""
-    session = ImapSession.open(target, password, timeout=timeout)
+def _expiring(session: ImapSession) -> bool:
+    return session.valid_until is not None and session.valid_until - RELOGIN_BEFORE <= time.monotonic()
+
+
+def mailbox_count(target: ImapTarget, secret: str | TokenSource, *, timeout: float = 10.0) -> int:
+    """Log in and count the messages waiting (`cib check`, blocking): MailboxRefused,
+    TokenRefused or OSError saying why not."""
+    session = ImapSession.open(target, secret, timeout=timeout)
     try:
         return session.count()
     finally:

@@ -37,6 +37,7 @@ from intake.mail.sender import EmailCarrier, MaildirTransport, RelayTransport, T
 from intake.mail.server import IntakeHandler, ProcessingQueue, start_smtp, tls_context
 from intake.mail.imap_url import parse_imap_url
 from intake.mail.mailbox import MailboxFetcher, mailbox_count
+from intake.mail.oauth_tokens import TokenSource, token_source
 from intake.runtime.freed_memory import give_back, limit_arenas
 from intake.runtime.health import CONTENT_TYPE, Operations
 from intake.outbox.outage import Outage
@@ -316,11 +317,22 @@ def _mailbox(settings: Settings, service: IntakeService, queue: ProcessingQueue,
              clock: Callable[[], datetime]) -> MailboxFetcher | None:
     if not settings.imap_url:
         return None
+    target = parse_imap_url(settings.imap_url)
     return MailboxFetcher(
-        target=parse_imap_url(settings.imap_url), password=secret(settings.imap_password) or "",
+        target=target, secret=_mailbox_secret(settings, target.user),
         done_mailbox=settings.imap_done_mailbox, keep=service.keep, on_kept=queue.put, clock=clock,
         poll_seconds=settings.imap_poll_seconds,
     )
+
+
+def _mailbox_secret(settings: Settings, user: str) -> str | TokenSource:
+    """The mailbox's password, or its OAuth provider's token source."""
+    if settings.imap_oauth_provider is None:
+        return secret(settings.imap_password) or ""
+    return token_source(
+        settings.imap_oauth_provider, user=user, tenant=settings.imap_oauth_tenant,
+        client_id=settings.imap_oauth_client_id, client_secret=secret(settings.imap_oauth_client_secret),
+        service_account_file=settings.imap_oauth_service_account_file, token_url=settings.imap_oauth_token_url)
 
 
 def mailbox_check(settings: Settings) -> tuple[bool, str, bool] | None:
@@ -334,7 +346,7 @@ def mailbox_check(settings: Settings) -> tuple[bool, str, bool] | None:
     except ValueError as error:
         return False, f"CIB_IMAP_URL: {error}", False
     try:
-        count = mailbox_count(target, secret(settings.imap_password) or "")
+        count = mailbox_count(target, _mailbox_secret(settings, target.user))
     except ssl.SSLError as error:  # a certificate that does not verify is no passing outage
         return False, f"{target.shown()}: TLS failed ({error})", False
     except OSError as error:

@@ -5,6 +5,7 @@ settings name the variable."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import ssl
 from email.utils import parseaddr
@@ -22,6 +23,16 @@ _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
 # Slack: a channel ID (C0123...) or a #name; a user ID (U0123..., W0123...).
 _CHANNEL = re.compile(r"^(?:[CGD][A-Z0-9]{2,}|#?[a-z0-9][a-z0-9._-]{0,79})$")
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# What each OAuth provider needs, and what to give (CIB_IMAP_OAUTH_<PART>).
+OAUTH_PARTS = {
+    "microsoft": {
+        "tenant": "the directory (tenant) ID of the app registration, or the tenant's domain",
+        "client_id": "the application (client) ID of the app registration",
+        "client_secret": "a client secret's value from the app registration's Certificates & secrets",
+    },
+    "google": {"service_account_file": "the service account's JSON key file"},
+}
 
 
 def port(value: int, *, zero: bool) -> int:
@@ -185,3 +196,67 @@ def database_url(value: str) -> str:
         return value
     raise ValueError(f"{backend}+{driver} is not a database the service uses: give sqlite:///path/to/file.sqlite3 "
                      "or postgresql://user:password@host/database")
+
+
+def microsoft_tenant(value: str) -> str:
+    """A Microsoft Entra tenant: its ID (a GUID) or one of its domains."""
+    if _GUID.match(value) or (_HOST.match(value) and "." in value.strip(".")):
+        return value
+    raise ValueError(f"{value!r} is not a tenant: give the directory (tenant) ID, like "
+                     "00000000-0000-0000-0000-000000000000, or the tenant's domain, like contoso.onmicrosoft.com")
+
+
+def client_id(value: str) -> str:
+    if not _GUID.match(value):
+        raise ValueError(f"{value!r} is not an application (client) ID: give the GUID the app registration's "
+                         "Overview shows, like 00000000-0000-0000-0000-000000000000")
+    return value
+
+
+def client_secret(value: str) -> str:
+    """A client secret's value (never shown)."""
+    if not value or any(c.isspace() for c in value):
+        raise ValueError("a client secret is one word, with no spaces: copy its Value (not its Secret ID) "
+                         "again from the app registration")
+    return value
+
+
+def service_account_file(value: Path) -> Path:
+    """A Google service account's JSON key, with what the JWT grant needs."""
+    readable_file(value)
+    try:
+        key = json.loads(value.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise ValueError(f"{value} is not a JSON key file: download the service account's key as JSON") from None
+    if not isinstance(key, dict) or key.get("type") != "service_account":
+        raise ValueError(f"{value} is not a service account's key (its \"type\" is not \"service_account\")")
+    missing = [name for name in ("client_email", "private_key") if not key.get(name)]
+    if missing:
+        raise ValueError(f"{value} has no {' or '.join(missing)}: download a new JSON key for the service account")
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        load_pem_private_key(str(key["private_key"]).encode(), password=None)
+    except (ValueError, TypeError):
+        raise ValueError(f"{value}: its private_key is not a PEM private key: download a new JSON key") from None
+    return value
+
+
+def oauth_parts(provider: str | None, *, given: set[str], checked: set[str]) -> None:
+    """The CIB_IMAP_OAUTH_<PART> settings `given` are those the provider needs (only parts
+    `checked` and found good can be missing)."""
+    def names(parts: set[str]) -> str:
+        return " and ".join(f"CIB_IMAP_OAUTH_{part.upper()}" for part in sorted(parts))
+
+    if provider is None:
+        if given:
+            raise ValueError(f"{names(given)} is set, but not the provider it is for: set CIB_IMAP_OAUTH_PROVIDER "
+                             "to microsoft or google, or remove it")
+        return
+    needed = OAUTH_PARTS[provider]
+    if given - set(needed):
+        raise ValueError(f"{names(given - set(needed))} is not used with {provider}: remove it")
+    missing = [part for part in needed if part not in given and part in checked]
+    if missing:
+        raise ValueError(f"{provider} needs " + "; ".join(
+            f"CIB_IMAP_OAUTH_{part.upper()} ({needed[part]})" for part in missing))

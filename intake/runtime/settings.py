@@ -314,5 +314,57 @@ class Settings(BaseSettings):
     imap_url: str | None = None
     imap_password: SecretStr | None = None
     imap_done_mailbox: str = Field(default="Processed", min_length=1)
-    # Seconds between looks for new mail (and the connection's keep-alive).
+    # Seconds between looks for new mail (and the connection's keep-alive) where the server
+    # offers no IDLE; with IDLE new mail is noticed as it arrives.
     imap_poll_seconds: float = Field(default=5.0, gt=0, le=30)
+    # OAuth 2.0 (XOAUTH2) instead of a password: Microsoft 365 (an app's client credentials)
+    # or Google Workspace (a service account with domain-wide delegation for the mailbox's
+    # user). The provider comes after what it needs, so that it is checked against them.
+    imap_oauth_tenant: str | None = None
+    imap_oauth_client_id: str | None = None
+    imap_oauth_client_secret: SecretStr | None = None
+    imap_oauth_service_account_file: Path | None = None
+    imap_oauth_provider: Literal["microsoft", "google"] | None = Field(default=None, validate_default=True)
+    # Another token endpoint than the provider's (a national cloud's, or a test's stand-in).
+    imap_oauth_token_url: str | None = None
+
+    @field_validator("imap_oauth_tenant", "imap_oauth_client_id", "imap_oauth_client_secret",
+                     "imap_oauth_service_account_file")
+    @classmethod
+    def _oauth_part(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None:
+            _OAUTH_RULES[info.field_name or ""](value.get_secret_value() if isinstance(value, SecretStr) else value)
+        return value
+
+    @field_validator("imap_oauth_provider")
+    @classmethod
+    def _oauth_provider(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A part that was refused already is not in info.data: it is not called missing too.
+        given = {name.removeprefix("imap_oauth_") for name in _OAUTH_RULES if info.data.get(name) is not None}
+        rules.oauth_parts(value, given=given, checked={n.removeprefix("imap_oauth_") for n in info.data})
+        if value is not None and "imap_url" in info.data and not info.data["imap_url"]:
+            raise ValueError("CIB_IMAP_URL is not set, so there is no mailbox to log in to: set CIB_IMAP_URL, "
+                             "or remove this setting")
+        if value is not None and info.data.get("imap_password"):
+            raise ValueError("the mailbox is logged in to with CIB_IMAP_PASSWORD or with OAuth, not both: "
+                             "remove one")
+        return value
+
+    @field_validator("imap_oauth_token_url")
+    @classmethod
+    def _oauth_token_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        rules.web_url(value)
+        if "imap_oauth_provider" in info.data and not info.data["imap_oauth_provider"]:
+            raise ValueError("CIB_IMAP_OAUTH_PROVIDER is not set, so no token is asked for: set it, "
+                             "or remove this setting")
+        return value.strip()
+
+
+_OAUTH_RULES = {
+    "imap_oauth_tenant": rules.microsoft_tenant,
+    "imap_oauth_client_id": rules.client_id,
+    "imap_oauth_client_secret": rules.client_secret,
+    "imap_oauth_service_account_file": rules.service_account_file,
+}
