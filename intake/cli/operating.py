@@ -91,9 +91,12 @@ async def _serve(runtime: Runtime, *, slack: bool, scheduler: bool) -> None:
         raise StartupRefused(f"{error.strerror or error} (CIB_SMTP_HOST, CIB_SMTP_PORT, CIB_HTTP_HOST, "
                              "CIB_HTTP_PORT say where it listens)") from error
     settings = runtime.settings
-    tell(f"CIB intake is running: mail to {', '.join(settings.intake_addresses)} at {settings.smtp_host}:"
-         f"{runtime.smtp_port}; replies go to {runtime.delivery.transport.describe()}; the team's workspace and "
-         f"/healthz at http://{settings.http_host}:{runtime.http_port}/. Ctrl-C stops it.")
+    # With CIB_SMTP_PORT=0 the mailbox is the only way in: there is no SMTP port to name.
+    listening = (f"at {settings.smtp_host}:{runtime.smtp_port}" if runtime.smtp_server is not None
+                 else "read from the mailbox (SMTP off)")
+    tell(f"CIB intake is running: mail to {', '.join(settings.intake_addresses)} {listening}; replies go to "
+         f"{runtime.delivery.transport.describe()}; the team's workspace and /healthz at "
+         f"http://{settings.http_host}:{runtime.http_port}/. Ctrl-C stops it.")
     await stop.wait()
     await runtime.stop()
 
