@@ -39,11 +39,11 @@ COUNCILS = [
 ]
 
 
-def submission(n: int) -> bytes:
+def submission(n: int, to: str = "eoi@localhost") -> bytes:
     domain, council = COUNCILS[n % len(COUNCILS)]
     mail = EmailMessage()
     mail["From"] = f"Officer {n} <officer{n}@{domain}>"
-    mail["To"] = "eoi@localhost"
+    mail["To"] = to
     mail["Subject"] = "EOI - Payment by Results pathfinder"
     mail["Message-ID"] = make_msgid(domain=domain)
     mail.set_content(
