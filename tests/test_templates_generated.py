@@ -61,7 +61,7 @@ from intake.team.desk import TeamDesk
 from slack_support.blockkit import message_problems, view_problems
 from workspace.web_app import team_app
 from workspace.message_view import shown
-from workspace.pages import entries_context
+from workspace.pages import entries_context, needs_sections
 
 # Deterministic, and quick: each family of templates gets this many generated cases.
 FAMILY = settings(max_examples=50, deadline=None, derandomize=True, database=None,
@@ -973,9 +973,12 @@ def test_the_workspace_pages(workspace: Workspace, rows: list[Any], chosen: dict
         faults += html_faults(html)
 
     waiting = workspace.run(board.needs(service, now))
-    faults += html_faults(workspace.page("needs.html.j2", {
-        "title": "Needs a person", "page": "needs", "needs": waiting, "offers": CAMPAIGN.offers,
-        "councils": sorted(COUNCILS.councils, key=lambda c: c.name), "errors": {}}, said))
+    for query in ({}, dict.fromkeys((f"{key}-page" for key in waiting), "2")):  # each list's first and next page
+        listed, needs_pages = needs_sections(waiting, query)
+        faults += html_faults(workspace.page("needs.html.j2", {
+            "title": "Needs a person", "page": "needs", "needs": waiting, "listed": listed, "pages": needs_pages,
+            "offers": CAMPAIGN.offers, "councils": sorted(COUNCILS.councils, key=lambda c: c.name),
+            "errors": {}}, said))
 
     facts = workspace.run(board.overview(service, now))
     faults += html_faults(workspace.page("overview.html.j2", {**facts, "title": "Overview", "page": "overview"}, said))
