@@ -139,8 +139,11 @@ def test_each_provider_needs_its_own_settings(settings_factory, tmp_path) -> Non
     [line] = _refused(settings_factory, imap_oauth_provider="microsoft", imap_oauth_tenant=TENANT,
                       imap_oauth_client_id=CLIENT_ID, imap_oauth_client_secret="s3cret")
     assert "CIB_IMAP_URL is not set" in line
-    [line] = _refused(settings_factory, imap_url=url, imap_oauth_token_url="http://127.0.0.1:1/token")
+    [line] = _refused(settings_factory, imap_url=url, imap_password="hunter2",
+                      imap_oauth_token_url="http://127.0.0.1:1/token")
     assert line.startswith("CIB_IMAP_OAUTH_TOKEN_URL=") and "CIB_IMAP_OAUTH_PROVIDER is not set" in line
+    [line] = _refused(settings_factory, imap_url=url)
+    assert line.startswith("CIB_IMAP_OAUTH_PROVIDER: CIB_IMAP_URL is set but nothing logs in to it")
     # A part refused for itself is not called missing as well.
     lines = _refused(settings_factory, imap_url=url, imap_oauth_provider="microsoft", imap_oauth_tenant=TENANT,
                      imap_oauth_client_id="my app", imap_oauth_client_secret="s3cret")

@@ -318,6 +318,34 @@ async def test_behind_a_trusted_server_the_authenticator_judges_its_header():
     assert not (await authenticator(_row(_sign(_message(), "leeds.gov.uk")))).proven
 
 
+async def test_a_mailbox_providers_headers_are_not_believed_unless_named():
+    # As Exchange Online and Google stamp a message on arrival: an Authentication-Results
+    # without an authserv-id, and ARC-Authentication-Results with one. Anyone could have
+    # written either before sending, so neither proves the sender; with Google named in
+    # CIB_AUTHSERV_ID its Authentication-Results counts, and still not its ARC header.
+    exchange = (
+        "Authentication-Results: spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=leeds.gov.uk;\r\n"
+        " dkim=pass (signature was verified) header.d=leeds.gov.uk; dmarc=pass action=none\r\n"
+        " header.from=leeds.gov.uk; compauth=pass reason=100\r\n"
+        "ARC-Authentication-Results: i=1; mx.microsoft.com 1; spf=pass smtp.mailfrom=leeds.gov.uk;\r\n"
+        " dmarc=pass action=none header.from=leeds.gov.uk; dkim=pass header.d=leeds.gov.uk\r\n"
+    ).encode() + _message()
+    google_arc = (
+        "ARC-Authentication-Results: i=1; mx.google.com; dkim=pass header.i=@leeds.gov.uk;\r\n"
+        " dmarc=pass (p=REJECT) header.from=leeds.gov.uk\r\n"
+    ).encode() + _message()
+    for trusted in ([], ["mx.microsoft.com"], ["mx.google.com"]):
+        authenticator = EmailAuthenticator(trusted_ids=trusted, authserv_id="intake.cib.test", timeout=1)
+        for raw in (exchange, google_arc):
+            assert not (await authenticator(_row(raw))).proven, (trusted, raw[:60])
+    google = (
+        "Authentication-Results: mx.google.com;\r\n dkim=pass header.i=@leeds.gov.uk;\r\n"
+        " dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=leeds.gov.uk\r\n"
+    ).encode() + _message()
+    named = EmailAuthenticator(trusted_ids=["mx.google.com"], authserv_id="intake.cib.test", timeout=1)
+    assert (await named(_row(google))).proven
+
+
 async def test_as_the_receiving_server_the_authenticator_checks_itself(leeds):
     authenticator = EmailAuthenticator(trusted_ids=[], authserv_id="intake.cib.test", timeout=2)
     forged_header = f"Authentication-Results: {MX}; dmarc=pass header.from=leeds.gov.uk\r\n".encode()

@@ -348,6 +348,10 @@ class Settings(BaseSettings):
         if value is not None and info.data.get("imap_password"):
             raise ValueError("the mailbox is logged in to with CIB_IMAP_PASSWORD or with OAuth, not both: "
                              "remove one")
+        if value is None and info.data.get("imap_url") and "imap_password" in info.data \
+                and not info.data["imap_password"]:
+            raise ValueError("CIB_IMAP_URL is set but nothing logs in to it: set CIB_IMAP_PASSWORD, or "
+                             "CIB_IMAP_OAUTH_PROVIDER (microsoft or google) with what it needs")
         return value
 
     @field_validator("imap_oauth_token_url")

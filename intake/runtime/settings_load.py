@@ -104,7 +104,8 @@ def settings_problems(error: Any) -> list[str]:
         field = fields.get(located.upper(), "")
         name = variable(field) if field else located.upper()
         # Only a known field that is no secret shows the value it was given.
-        shown = field and "Secret" not in str(Settings.model_fields[field].annotation) and "input" in problem
+        shown = field and "Secret" not in str(Settings.model_fields[field].annotation) \
+            and problem.get("input") is not None  # None: a default checked against others, not given
         given = f"={_shown(field, problem['input'])!r}" if shown else ""
         message = str(problem["msg"]).removeprefix("Value error, ")
         lines.append(f"{name}{given}: {message}")
