@@ -74,3 +74,30 @@ async def test_killed_mid_batch_and_restarted(dovecot, relay, database_url, tmp_
     # A reply in flight at the kill may reach the relay twice (the outbox sends at least
     # once); it is the same reply, with the same Message-ID: no message answered twice.
     assert len(relay.messages) - len(replies) <= 1
+
+
+async def test_the_mailbox_as_the_only_way_in(dovecot, relay, database_url, tmp_path) -> None:  # noqa: F811
+    # CIB_SMTP_PORT=0: no SMTP listener; a message appended while the service runs is
+    # answered through the relay within the 30 s the deploying guide promises.
+    settings = {**serve_settings(dovecot, relay, database_url, tmp_path), "CIB_SMTP_PORT": "0"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIB_", "SLACK_"))}
+    serving = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "intake", "serve", "--no-slack", cwd=tmp_path, env={**env, **settings},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+    try:
+        assert serving.stdout is not None
+        banner = ""
+        while "CIB intake is running" not in banner:
+            line = await asyncio.wait_for(serving.stdout.readline(), timeout=60)
+            assert line, f"cib serve ended before it started: {banner}"
+            banner += line.decode()
+        assert "read from the mailbox (SMTP off)" in banner, banner
+        started = time.monotonic()
+        dovecot.append(stamp(message(PBR, subject="PbR pathfinder", message_id="<only-way@camden.gov.uk>")))
+        await until(lambda: any(m["In-Reply-To"] == "<only-way@camden.gov.uk>" for m in relay.messages), within=30)
+        assert time.monotonic() - started < 30
+        assert dovecot.count("Processed") == 1 and dovecot.count("INBOX") == 0
+    finally:
+        serving.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(serving.communicate(), timeout=60)
+    assert serving.returncode == 0
