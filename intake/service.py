@@ -13,6 +13,7 @@ from intake.campaign.register import CouncilRegister
 from intake.messages import FormInput, Identified, Inbound, Kept, Outcome, storable
 from intake.parsing import FieldError, missing_required, parse_form, parse_nomination_form
 from intake.pipeline import Channels, Pipeline, World
+from intake.pipeline.pipeline import Finish
 from intake.pipeline.reply_limits import RateLimits
 from intake.campaign.records import records
 from intake.reports.reply_data import when
@@ -83,6 +84,12 @@ class IntakeService:
         channel found out only after keeping it. `answering`: the caller sends the answers
         on the message's channel itself, at once (`Outcome.held`)."""
         return await self.pipeline.process(inbound_id, again=again, identified=identified, answering=answering)
+
+    async def prepare(self, inbound_id: int, *, again: bool = False) -> Finish:
+        """`process` in two halves: this one (reading, the sender check, parsing) may run for
+        several messages at once; awaiting what it returns records the outcome, one
+        message at a time, in the order they are called for."""
+        return await self.pipeline.prepare(inbound_id, again=again)
 
     async def replay(
         self, ids: Sequence[int] | None = None, *, each: Callable[[Outcome], None] | None = None

@@ -22,7 +22,7 @@ PBR = """
 
 def _break(runtime, error: Exception, times: int) -> list[int]:
     """The pipeline fails `times` times with `error` (the store down, or a bug), then works."""
-    real = runtime.service.pipeline._process
+    real = runtime.service.pipeline._prepare
     calls: list[int] = []
 
     async def failing(inbound_id, **kwargs):
@@ -31,7 +31,7 @@ def _break(runtime, error: Exception, times: int) -> list[int]:
             raise error
         return await real(inbound_id, **kwargs)
 
-    runtime.service.pipeline._process = failing
+    runtime.service.pipeline._prepare = failing
     return calls
 
 

@@ -117,18 +117,30 @@ def _peer(session: Session) -> str:
     return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
 
 
+Finish = Callable[[], Awaitable[Any]]
+Prepare = Callable[..., Awaitable[Finish]]
+
+LOOKAHEAD = 8  # messages prepared (read, sender-checked, parsed) ahead of the one being recorded
+
+
 class ProcessingQueue:
-    """Processes kept messages after the 250, in the background, in arrival order."""
+    """Processes kept messages after the 250, in the background, in arrival order.
+
+    Each message is processed in two halves (`IntakeService.prepare`): the first (reading
+    its documents, the sender's DNS checks, parsing) runs for up to `lookahead` messages at
+    once, since most of its time is spent waiting; the second records the outcome, by
+    `workers` at a time (one on SQLite), in the order the messages were queued."""
 
     def __init__(
         self,
-        process: Callable[[int], Awaitable[Any]],
+        prepare: Prepare,
         *,
         workers: int = 1,
+        lookahead: int = LOOKAHEAD,
         busy: Callable[[], bool] = lambda: False,
         patience: float = PATIENCE,
     ) -> None:
-        self.process = process
+        self.prepare = prepare
         # While messages are arriving, keeping them (and answering 250) goes first:
         # processing waits for a lull, but never longer than `patience` per message, so
         # a burst is accepted at full speed and its replies follow it.
@@ -136,6 +148,9 @@ class ProcessingQueue:
         self.patience = patience
         self.queue: asyncio.Queue[tuple[int, bool]] = asyncio.Queue()
         self.workers = workers
+        self._ahead = asyncio.Semaphore(max(lookahead, workers))
+        # Messages being prepared, in queue order, for the workers that record them.
+        self._prepared: asyncio.Queue[tuple[int, asyncio.Task[Finish]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._waiting: set[int] = set()  # queued or in hand: not queued twice
         self.outage = Outage(log, "processing kept messages")
@@ -147,12 +162,20 @@ class ProcessingQueue:
         self._waiting.add(inbound_id)
         self.queue.put_nowait((inbound_id, again))
 
-    async def _work(self) -> None:
+    async def _feed(self) -> None:
         while True:
             inbound_id, again = await self.queue.get()
             await lull(self.busy, at_most=self.patience)
+            await self._ahead.acquire()
+            task = asyncio.create_task(self.prepare(inbound_id, again=again), name=f"prepare-{inbound_id}")
+            self._prepared.put_nowait((inbound_id, task))
+
+    async def _work(self) -> None:
+        while True:
+            inbound_id, task = await self._prepared.get()
             try:
-                outcome = await self.process(inbound_id, again=again)
+                finish = await task
+                outcome = await finish()
                 if getattr(outcome, "classification", None) == "failed":
                     self.outage.failed(RuntimeError(f"message {inbound_id} could not be processed"))
                 else:
@@ -160,11 +183,13 @@ class ProcessingQueue:
             except Exception as error:  # noqa: BLE001 - the store is down: the recovery sweep retries it
                 self.outage.failed(error)
             finally:
+                self._ahead.release()
                 self._waiting.discard(inbound_id)
                 self.queue.task_done()
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._work(), name=f"inbound-{n}") for n in range(self.workers)]
+        self._tasks = [asyncio.create_task(self._feed(), name="inbound-feed")]
+        self._tasks += [asyncio.create_task(self._work(), name=f"inbound-{n}") for n in range(self.workers)]
 
     async def drain(self) -> None:
         await self.queue.join()

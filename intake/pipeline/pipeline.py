@@ -15,6 +15,7 @@ import inspect
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 Prepare = Callable[[Run], Awaitable[None] | None]
 Commit = Callable[[Run], Awaitable[None]]
+Finish = Callable[[], Awaitable[Outcome]]  # what `Pipeline.prepare` leaves to do
 
 PREPARE: Sequence[Prepare] = (steps.read, steps.screen, steps.authenticate, steps.establish_sender, steps.parse)
 COMMIT: Sequence[Commit] = (
@@ -53,32 +55,53 @@ class Pipeline:
     async def process(
         self, inbound_id: int, *, again: bool = False, identified: Identified | None = None, answering: bool = False
     ) -> Outcome:
-        try:
-            return await self._process(inbound_id, again=again, identified=identified, answering=answering)
-        except Exception as error:
-            # Our failure, not the sender's: keep the message, record why; the recovery
-            # sweep (intake/runtime/composition.py) tries it again, backing off. A store that is down is
-            # one line in the log (the queue's), a bug in our code a traceback.
-            if isinstance(error, (OperationalError, InterfaceError, OSError)):
-                log.debug("processing inbound message %s failed: %s", inbound_id, error)
-                raise
-            log.exception("processing inbound message %s failed", inbound_id)
-            async with self.store.unit() as unit:
-                row = await unit.inbound.get(inbound_id)
-                if row is not None:
-                    if identified is not None and row.status == "received":
-                        _identify(row, identified)  # a replay then knows who sent it
-                    unit.inbound.mark(
-                        row, status="failed", classification="failed",
-                        detail=traceback.format_exc(limit=5), at=self.world.clock(),
-                    )
-                    # How many times it has failed: the recovery sweep backs off by it.
-                    row.meta = {**(row.meta or {}), "failures": int((row.meta or {}).get("failures", 0)) + 1}
-            return Outcome(inbound_id, "failed")
+        finish = await self.prepare(inbound_id, again=again, identified=identified, answering=answering)
+        return await finish()
 
-    async def _process(
+    async def prepare(
+        self, inbound_id: int, *, again: bool = False, identified: Identified | None = None, answering: bool = False
+    ) -> Finish:
+        """The steps before the transaction (reading, the sender check, parsing: the slow,
+        independent part, which may run for several messages at once); what it returns runs
+        the transaction's steps. A failure in either is handled as `process` handles it."""
+        try:
+            ready = await self._prepare(inbound_id, again=again, identified=identified, answering=answering)
+        except Exception as error:  # noqa: BLE001 - reported when the message's turn comes
+            return partial(self._failed, inbound_id, identified, error)
+        if isinstance(ready, Outcome):
+            return partial(_done, ready)
+        return partial(self._guarded, ready, identified=identified, answering=answering)
+
+    async def _guarded(self, run: Run, *, identified: Identified | None, answering: bool) -> Outcome:
+        try:
+            return await self._commit(run, again=run.again, identified=identified, answering=answering)
+        except Exception as error:  # noqa: BLE001 - handled in one place, below
+            return await self._failed(run.row.id, identified, error)
+
+    async def _failed(self, inbound_id: int, identified: Identified | None, error: Exception) -> Outcome:
+        # Our failure, not the sender's: keep the message, record why; the recovery
+        # sweep (intake/runtime/composition.py) tries it again, backing off. A store that is down is
+        # one line in the log (the queue's), a bug in our code a traceback.
+        if isinstance(error, (OperationalError, InterfaceError, OSError)):
+            log.debug("processing inbound message %s failed: %s", inbound_id, error)
+            raise error
+        log.error("processing inbound message %s failed", inbound_id, exc_info=error)
+        async with self.store.unit() as unit:
+            row = await unit.inbound.get(inbound_id)
+            if row is not None:
+                if identified is not None and row.status == "received":
+                    _identify(row, identified)  # a replay then knows who sent it
+                unit.inbound.mark(
+                    row, status="failed", classification="failed",
+                    detail="".join(traceback.format_exception(error, limit=5)), at=self.world.clock(),
+                )
+                # How many times it has failed: the recovery sweep backs off by it.
+                row.meta = {**(row.meta or {}), "failures": int((row.meta or {}).get("failures", 0)) + 1}
+        return Outcome(inbound_id, "failed")
+
+    async def _prepare(
         self, inbound_id: int, *, again: bool, identified: Identified | None, answering: bool
-    ) -> Outcome:
+    ) -> Run | Outcome:
         async with self.store.reader() as reader:
             row = await reader.inbound.get(inbound_id)
         if row is None:
@@ -87,13 +110,17 @@ class Pipeline:
             return Outcome(inbound_id, row.classification or row.status, duplicate=True)
         if identified is not None and row.status == "received":
             _identify(row, identified)
-        run = Run(self.world, row, answering=answering)
+        run = Run(self.world, row, answering=answering, again=again)
         for prepare in PREPARE:
             done = prepare(run)
             if inspect.isawaitable(done):
                 await done
             if run.stop:
                 break
+        return run
+
+    async def _commit(self, run: Run, *, again: bool, identified: Identified | None, answering: bool) -> Outcome:
+        inbound_id = run.row.id
         async with self.store.unit() as unit:
             claimed = await unit.inbound.claim(inbound_id)
             if claimed is None or (claimed.status != "received" and not again):
@@ -115,6 +142,10 @@ class Pipeline:
         for held in run.follow_on:  # confirmed: the change it asked for can be made now
             await self.process(held)
         return outcome
+
+
+async def _done(outcome: Outcome) -> Outcome:
+    return outcome
 
 
 def _identify(row: InboundMessage, identified: Identified) -> None:

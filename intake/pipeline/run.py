@@ -77,6 +77,7 @@ class Run:
     not_held: list[str] = field(default_factory=list)  # changes asked for and not held, and why
     requests: list[OutboundMessage] = field(default_factory=list)  # confirmation requests to send
     answering: bool = False  # the caller sends the answers on the message's channel itself
+    again: bool = False  # processed before (failed, or replayed): processed anew
     silenced: str | None = None  # why this message gets no reply (a rate limit), if it does not
     parsed: Parsed | None = None
     # Open drafts this message completes, by offer (the follow-up step finds them).

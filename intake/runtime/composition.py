@@ -416,7 +416,7 @@ def create_service(
     # SQLite has one writer at a time; PostgreSQL can take several.
     workers = 1 if store.dialect == "sqlite" else 4
     operations = Operations(store, clock=clock)
-    queue = ProcessingQueue(operations.timed(service.process), workers=workers, busy=lambda: store.keeping)
+    queue = ProcessingQueue(operations.timed(service.prepare), workers=workers, busy=lambda: store.keeping)
     operations.queued = queue.queue.qsize
     mailbox = _mailbox(settings, service, queue, clock)
     if mailbox is not None:

@@ -113,15 +113,25 @@ class Operations:
         self.mailbox: Callable[[], dict[str, Any] | None] = lambda: None
         self._probing: asyncio.Future[tuple[int, int, datetime | None]] | None = None
 
-    def timed(self, work: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-        async def run(*args: Any, **kwargs: Any) -> T:
+    def timed(self, prepare: Callable[..., Awaitable[Callable[[], Awaitable[T]]]]
+              ) -> Callable[..., Awaitable[Callable[[], Awaitable[T]]]]:
+        """Processing in two halves (`IntakeService.prepare`), timed as the time spent in
+        each, not the wait between them for the message's turn."""
+        async def first(*args: Any, **kwargs: Any) -> Callable[[], Awaitable[T]]:
             started = time.perf_counter()
-            try:
-                return await work(*args, **kwargs)
-            finally:
-                self.latency.observe(time.perf_counter() - started)
+            finish = await prepare(*args, **kwargs)
+            spent = time.perf_counter() - started
 
-        return run
+            async def second() -> T:
+                started = time.perf_counter()
+                try:
+                    return await finish()
+                finally:
+                    self.latency.observe(spent + time.perf_counter() - started)
+
+            return second
+
+        return first
 
     async def snapshot(self) -> Snapshot:
         async with self.store.reader() as unit:
