@@ -1,6 +1,7 @@
 """Kept messages are prepared (read, sender-checked, parsed) several at a time: a sender
 check waiting on a DNS server that does not answer holds up only its own message, not
-every message queued behind it. Recording stays one message at a time, in arrival order."""
+every message queued behind it. Recording stays in arrival order (one message at a time on
+SQLite)."""
 from __future__ import annotations
 
 import asyncio
@@ -88,7 +89,8 @@ async def test_a_slow_sender_check_does_not_hold_up_the_messages_behind_it(setti
             references = [row.reference for row in await unit.submissions.all()]
         assert [row.status for row in rows] == ["processed"] * len(COUNCILS)
         assert not any((row.authentication or {}).get("proven") for row in rows)
-        # Recorded in arrival order: the references follow the order the messages came in.
-        assert references == sorted(references) and len(references) == len(COUNCILS)
+        assert len(set(references)) == len(COUNCILS)
+        if runtime.store.dialect == "sqlite":  # one recorder: the references follow the order of arrival
+            assert references == sorted(references)
     finally:
         await runtime.stop()
