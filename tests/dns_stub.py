@@ -47,11 +47,12 @@ class DnsStub:
     def __init__(self) -> None:
         self.resolver = _Records()
         self.servers: list[DNSServer] = []
+        self.host = "127.0.0.1"
         self.port = 0
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     @property
     def asked(self) -> list[tuple[str, str]]:
@@ -74,21 +75,23 @@ class DnsStub:
         with self.resolver.lock:
             self.resolver.records.setdefault(key, []).append(rdata)
 
-    def start(self) -> DnsStub:
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> DnsStub:
+        """Serve on `host` at `port` (0: a free one); a fixed port, such as 53 for a
+        resolv.conf, which names no port, is tried once."""
         logger = DNSLogger(log="-request,-reply,-truncated", logf=lambda *_: None)
-        for _ in range(20):  # a port free for UDP may be taken for TCP: try another
-            udp = DNSServer(self.resolver, address="127.0.0.1", port=0, logger=logger)
-            port = udp.server.server_address[1]
+        for _ in range(20 if port == 0 else 1):  # a port free for UDP may be taken for TCP: try another
+            udp = DNSServer(self.resolver, address=host, port=port, logger=logger)
+            chosen = udp.server.server_address[1]
             try:
-                tcp = DNSServer(self.resolver, address="127.0.0.1", port=port, tcp=True, logger=logger)
+                tcp = DNSServer(self.resolver, address=host, port=chosen, tcp=True, logger=logger)
             except OSError:
                 udp.server.server_close()
                 continue
-            self.port, self.servers = port, [udp, tcp]
+            self.host, self.port, self.servers = host, chosen, [udp, tcp]
             for server in self.servers:  # a short poll: stop() waits one out per server
                 threading.Thread(target=server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
             return self
-        raise RuntimeError("no free port for the DNS stub")
+        raise RuntimeError(f"no free port on {host} for the DNS stub")
 
     def stop(self) -> None:
         for server in self.servers:
