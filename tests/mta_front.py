@@ -29,6 +29,7 @@ import pytest
 
 from tests.accessibility import missing
 from tests.dns_stub import DnsStub
+from tests.dovecot import free_port
 
 PACKAGES = "postfix opendkim opendmarc"  # Debian's, as deploy/postfix/Dockerfile installs them
 SHIPPED = Path(__file__).resolve().parent.parent / "deploy" / "postfix"
@@ -66,12 +67,6 @@ def require() -> None:
 
 def _which(name: str) -> str | None:
     return shutil.which(name) or next((f"{d}/{name}" for d in ("/usr/sbin", "/sbin") if Path(f"{d}/{name}").exists()), None)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def outside_address() -> str:

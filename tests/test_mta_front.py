@@ -8,18 +8,17 @@ import asyncio
 import re
 import smtplib
 from collections.abc import Iterator
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session, SMTP
 
 from intake.runtime.composition import create_service
 from tests.conftest import Relay
 from tests.mailer import message
-from tests.mta_front import MX_HOSTNAME, SHIPPED, Front, free_port, listening, mta_front, outside_address, until
+from tests.dovecot import free_port
+from tests.mta_front import MX_HOSTNAME, SHIPPED, Front, listening, mta_front, outside_address, until
 from tests.test_mailbox_crash import start_serving
 from tests.test_mailbox_crash import until as until_async
 from tests.test_sender_authentication import _publish_key, _sign
@@ -28,21 +27,11 @@ from tests.test_trust import WIGAN
 FORGED = f"{MX_HOSTNAME}; dkim=pass header.d=wigan.gov.uk header.s=sel; spf=pass smtp.mailfrom=wigan.gov.uk; dmarc=pass (p=reject) header.from=wigan.gov.uk"
 
 
-class Sink:
-    """The service's SMTP port, as far as items 1 and 2 need it: keeps what arrives."""
-
-    def __init__(self) -> None:
-        self.received: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        data = envelope.original_content or envelope.content
-        self.received.append(message_from_bytes(data, policy=policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-
 @pytest.fixture
-def sink() -> Iterator[tuple[Sink, int]]:
-    port, handler = free_port(), Sink()
+def sink() -> Iterator[tuple[Relay, int]]:
+    """The service's SMTP port, as far as the front's own tests need it: the tests' relay,
+    served on a thread (these tests wait by blocking), keeping what arrives."""
+    port, handler = free_port(), Relay()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -52,7 +41,7 @@ def sink() -> Iterator[tuple[Sink, int]]:
 
 
 @pytest.fixture
-def front(sink: tuple[Sink, int]) -> Iterator[Front]:
+def front(sink: tuple[Relay, int]) -> Iterator[Front]:
     with mta_front(sink[1]) as running:
         publish_wigan(running)
         yield running
@@ -94,9 +83,9 @@ def submit(front: Front, raw: bytes, sender: str = "priya.shah@wigan.gov.uk") ->
         smtp.sendmail(sender, ["eoi@cib.test"], raw)
 
 
-def arrived(sink: Sink, front: Front, message_id: str) -> EmailMessage:
+def arrived(sink: Relay, front: Front, message_id: str) -> EmailMessage:
     def found() -> EmailMessage | None:
-        return next((m for m in sink.received if m["Message-ID"] == message_id), None)
+        return next((m for m in sink.messages if m["Message-ID"] == message_id), None)
 
     try:
         until(found, within=60, what=f"{message_id} at the service")
