@@ -20,7 +20,7 @@ from intake.pipeline.confirm import ask_contacts
 from intake.pipeline.follow_ups import completed_by
 from intake.pipeline.kinds import KINDS, enquiry
 from intake.pipeline.kinds.reply_views import common_context
-from intake.pipeline.reply_limits import Limit, exceeded
+from intake.pipeline.reply_limits import exceeded
 from intake.pipeline.record_replies import record_outbound
 from intake.pipeline.run import Run, Stop
 from intake.pipeline.thread_entry import OPEN_TO_THE_THREAD, read_in_thread, thread_references
@@ -111,16 +111,15 @@ async def limit_replies(run: Run) -> None:
     channel_limits = run.world.rate_limits.get(row.channel)
     if channel_limits is None:
         return
-    scopes: list[tuple[tuple[Limit, ...], str | None]] = [(channel_limits.total, None)]
-    if run.sender:  # an unknown sender has no count of its own
-        scopes.insert(0, (channel_limits.sender, run.sender))
-    for limits, sender in scopes:
-        counts = await run.tx.inbound.counts_since(
-            [row.received_at - limit.window for limit in limits], before_id=row.id, channel=row.channel, sender=sender
-        )
+    sender_limits = channel_limits.sender if run.sender else ()  # an unknown sender has no count of its own
+    totals, senders = await run.tx.inbound.counts_since(
+        [row.received_at - limit.window for limit in channel_limits.total], before_id=row.id, channel=row.channel,
+        sender=run.sender, sender_moments=[row.received_at - limit.window for limit in sender_limits],
+    )
+    for limits, counts, who in ((sender_limits, senders, f"from {run.sender}"),
+                                (channel_limits.total, totals, "from everyone together")):
         hit = exceeded(limits, counts)
         if hit is not None:
-            who = f"from {sender}" if sender else "from everyone together"
             run.silenced = f"rate limit: more than {hit.describe()} {who}; kept and processed, not answered"
             if counts[limits.index(hit)] == hit.count:  # the team hears once, as the limit is crossed
                 run.notices.append(Notice(f"Not answered ({run.silenced})"))
@@ -145,6 +144,8 @@ async def follow_thread(run: Run) -> None:
 
 async def recall_confirmations(run: Run) -> None:
     """The changes in this message that their contacts on record have confirmed."""
+    if run.row.processed_at is None:  # asked for in the transaction that processed it: none yet
+        return
     for confirmation in await run.tx.confirmations.for_inbound(run.row.id):
         if confirmation.status == "confirmed":
             run.confirmed.add(confirmation.target)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import defer
 
 from intake.models import InboundMessage
@@ -103,20 +103,31 @@ class InboundRepository(Repository):
         return list(await self.session.scalars(query))
 
     async def counts_since(
-        self, moments: Sequence[datetime], *, before_id: int, channel: str, sender: str | None = None
-    ) -> list[int]:
-        """For each moment, the messages on `channel` received since then and kept before
-        message `before_id` (from `sender`, if given): one query for them all."""
-        if not moments:
-            return []
+        self, moments: Sequence[datetime], *, before_id: int, channel: str,
+        sender: str | None = None, sender_moments: Sequence[datetime] = (),
+    ) -> tuple[list[int], list[int]]:
+        """For each of `moments`, the messages on `channel` received since then and kept
+        before message `before_id`; for each of `sender_moments`, those of them from
+        `sender`. One query for them all."""
+        columns = [(m, None) for m in moments] + ([(m, sender) for m in sender_moments] if sender else [])
+        if not columns:
+            return [], []
         query = select(
-            *(func.coalesce(func.sum(case((InboundMessage.received_at >= m, 1), else_=0)), 0) for m in moments)
+            *(
+                func.coalesce(func.sum(case((
+                    and_(InboundMessage.received_at >= m, *([InboundMessage.sender == who] if who else [])), 1
+                ), else_=0)), 0)
+                for m, who in columns
+            )
         ).where(
-            InboundMessage.channel == channel, InboundMessage.received_at >= min(moments), InboundMessage.id < before_id
+            InboundMessage.channel == channel,
+            InboundMessage.received_at >= min(m for m, _ in columns),
+            InboundMessage.id < before_id,
         )
-        if sender is not None:
+        if not moments:  # the sender's alone: their rows, by the sender index
             query = query.where(InboundMessage.sender == sender)
-        return [int(n) for n in (await self.session.execute(query)).one()]
+        counts = [int(n) for n in (await self.session.execute(query)).one()]
+        return counts[: len(moments)], counts[len(moments):]
 
     async def sender_history(self) -> list[tuple[str, datetime, dict[str, Any] | None]]:
         """(sender, received at, authentication) of every message a person sent, oldest

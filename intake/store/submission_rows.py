@@ -32,16 +32,7 @@ class SubmissionRepository(Repository):
         offer: str | None = None,
         status: str | None = None,
         since: datetime | None = None,
-        lock: bool = False,
     ) -> list[Submission]:
-        """`lock`: the rows are for a change (see `by_reference`). With a council and an
-        offer, on PostgreSQL, the pair itself is locked first (an advisory lock held to the
-        end of the transaction): FOR UPDATE locks only rows that exist, and two first
-        entries of one council for one offer processed at once must not both be made."""
-        if lock and council_code and offer and self.dialect == "postgresql":
-            await self.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"submission:{council_code}:{offer}"}
-            )
         query = select(Submission).order_by(Submission.id)
         if council_code:
             query = query.where(Submission.council_code == council_code)
@@ -51,9 +42,27 @@ class SubmissionRepository(Repository):
             query = query.where(Submission.status == status)
         if since:
             query = query.where(Submission.received_at > since)
-        if lock:
-            query = query.with_for_update().execution_options(populate_existing=True)
         return list(await self.session.scalars(query))
+
+    async def current(self, council_code: str, offer: str) -> Submission | None:
+        """The council's latest active entry for `offer`, for a change (see `by_reference`):
+        one row, however many the council has sent. On PostgreSQL the pair itself is
+        locked first (an advisory lock held to the end of the transaction): FOR UPDATE
+        locks only rows that exist, and two first entries of one council for one offer
+        processed at once must not both be made."""
+        if self.dialect == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"submission:{council_code}:{offer}"}
+            )
+        query = (
+            select(Submission)
+            .where(Submission.council_code == council_code, Submission.offer == offer, Submission.status == "active")
+            .order_by(Submission.id.desc())
+            .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return await self.session.scalar(query)
 
     async def count(self, *, offer: str, status: str = "active") -> int:
         """How many entries for `offer` are in `status`, counted by the database."""

@@ -102,8 +102,7 @@ async def _record(
     now = run.now
     existing = await run.tx.submissions.from_inbound(run.row.id, offer.key)
     if existing is None:
-        active = await run.tx.submissions.all(council_code=council.code, offer=offer.key, status="active", lock=True)
-        current = active[-1] if active else None
+        current = await run.tx.submissions.current(council.code, offer.key)
         if current is not None and may_change(run, council, current):
             if current.verified or not speaks_for(run, council) or current.sender == run.sender:
                 _update(run, current, values, receipt)
