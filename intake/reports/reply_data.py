@@ -6,7 +6,8 @@ so every channel renders the same facts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from intake.campaign.definition import Campaign, FieldSpec, NominationSpec, Offer, is_working_day
@@ -25,9 +26,13 @@ def when(moment: datetime, campaign: Campaign) -> str:
 
 
 def working_days_left(now: datetime, deadline: datetime, campaign: Campaign) -> int:
-    from datetime import timedelta
+    return _working_days_between(now.astimezone(campaign.tz).date(), deadline.astimezone(campaign.tz).date())
 
-    day, end, count = now.astimezone(campaign.tz).date(), deadline.astimezone(campaign.tz).date(), 0
+
+@lru_cache(maxsize=256)
+def _working_days_between(day: date, end: date) -> int:
+    """Working days after `day` up to `end`; every reply asks it of the same few dates."""
+    count = 0
     while day < end:
         day += timedelta(days=1)
         count += is_working_day(day)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import defer
 
 from intake.models import InboundMessage
@@ -109,24 +110,13 @@ class InboundRepository(Repository):
         """For each of `moments`, the messages on `channel` received since then and kept
         before message `before_id`; for each of `sender_moments`, those of them from
         `sender`. One query for them all."""
-        columns = [(m, None) for m in moments] + ([(m, sender) for m in sender_moments] if sender else [])
-        if not columns:
+        mine = list(sender_moments) if sender else []
+        if not moments and not mine:
             return [], []
-        query = select(
-            *(
-                func.coalesce(func.sum(case((
-                    and_(InboundMessage.received_at >= m, *([InboundMessage.sender == who] if who else [])), 1
-                ), else_=0)), 0)
-                for m, who in columns
-            )
-        ).where(
-            InboundMessage.channel == channel,
-            InboundMessage.received_at >= min(m for m, _ in columns),
-            InboundMessage.id < before_id,
-        )
-        if not moments:  # the sender's alone: their rows, by the sender index
-            query = query.where(InboundMessage.sender == sender)
-        counts = [int(n) for n in (await self.session.execute(query)).one()]
+        query = _counts_query(len(moments), len(mine))
+        values = {f"m{n}": m for n, m in enumerate([*moments, *mine])}
+        values.update(channel=channel, before=before_id, since=min(values.values()), sender=sender)
+        counts = [int(n) for n in (await self.session.execute(query, values)).one()]
         return counts[: len(moments)], counts[len(moments):]
 
     async def sender_history(self) -> list[tuple[str, datetime, dict[str, Any] | None]]:
@@ -146,3 +136,19 @@ class InboundRepository(Repository):
             query = query.where(InboundMessage.received_at <= until)
         rows = await self.session.scalars(query.distinct())
         return [row for row in rows if row]
+
+
+@lru_cache(maxsize=32)
+def _counts_query(everyone: int, theirs: int) -> Select[Any]:
+    """`counts_since`'s query for so many moments, made once: made anew for every message,
+    the expression alone cost more than running it."""
+    at, who = InboundMessage.received_at, InboundMessage.sender
+    moment = [bindparam(f"m{n}", type_=at.type) for n in range(everyone + theirs)]
+    sender = bindparam("sender", type_=who.type)
+    columns = [and_(at >= m) for m in moment[:everyone]] + [and_(at >= m, who == sender) for m in moment[everyone:]]
+    query = select(*(func.coalesce(func.sum(case((c, 1), else_=0)), 0) for c in columns)).where(
+        InboundMessage.channel == bindparam("channel"),
+        at >= bindparam("since", type_=at.type),
+        InboundMessage.id < bindparam("before"),
+    )
+    return query if everyone else query.where(who == sender)  # the sender's alone: by the sender index
