@@ -105,6 +105,7 @@ def add_routes(app: web.Application, bot: SlackBot) -> None:
     async def events(request: web.Request) -> web.Response:
         # The signature is checked on the raw bytes before anything reads them: an unsigned
         # request is refused without its body ever being parsed.
+        bot.background.arrived()
         body = await request.read()
         try:
             body.decode("utf-8")  # Slack sends UTF-8; the signature is computed over text

@@ -18,6 +18,8 @@ from intake.outbox.lull import lull
 
 log = logging.getLogger(__name__)
 
+QUIET = 0.05  # seconds without a new request that make a lull
+
 
 class Background:
     def __init__(
@@ -33,6 +35,9 @@ class Background:
         self._acks_first = acks_first
         # Messages arriving by any channel (the core keeping them) count as well.
         self._busy = busy
+        # And requests still coming in: a burst's next request is usually on its way
+        # before the last is acknowledged, so a gap between acks is not yet a lull.
+        self._last_arrival = float("-inf")
 
     @contextmanager
     def acking(self) -> Iterator[None]:
@@ -47,7 +52,14 @@ class Background:
         """Wait until no request is waiting to be acknowledged and no message is arriving
         (or `acks_first` has passed): Slack's 3 seconds are for the acks; the work behind
         them has no such deadline."""
-        await lull(lambda: self._acking > 0 or self._busy(), at_most=self._acks_first)
+        await lull(self._arriving, at_most=self._acks_first)
+
+    def arrived(self) -> None:
+        """A request came in (before anything is checked)."""
+        self._last_arrival = asyncio.get_running_loop().time()
+
+    def _arriving(self) -> bool:
+        return self._acking > 0 or self._busy() or asyncio.get_running_loop().time() - self._last_arrival < QUIET
 
     def __len__(self) -> int:
         return len(self._tasks)

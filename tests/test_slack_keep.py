@@ -240,6 +240,25 @@ async def test_background_work_waits_while_messages_are_arriving_by_any_channel(
     assert 0.25 <= started[-1] - begun < 1.0
 
 
+async def test_background_work_waits_between_the_requests_of_a_burst():
+    from bot.tasks import QUIET, Background
+
+    background = Background(acks_first=0.5)
+    started: list[float] = []
+
+    async def work() -> None:
+        started.append(time.monotonic())
+
+    background.arrived()
+    background.spawn(work(), name="mid-burst")
+    for _ in range(10):  # requests still coming in, none of them waiting for its ack just now
+        await asyncio.sleep(QUIET / 5)
+        background.arrived()
+    assert started == []
+    last = time.monotonic()
+    assert await background.drain(1)
+    assert QUIET * 0.8 <= started[0] - last < 0.3  # once they pause
+
 
 async def test_one_message_under_three_event_ids_is_one_message(slack):
     import copy
