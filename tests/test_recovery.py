@@ -79,6 +79,26 @@ async def test_a_message_our_code_failed_on_is_tried_again_with_backoff(runtime,
     assert "We have recorded" in body_text(relay.to("alex@wigan.gov.uk")[-1])
 
 
+async def test_a_bug_inside_the_transaction_marks_the_message_failed(runtime, relay, clock, monkeypatch):
+    """A step that fails after the transaction has written (and so is rolled back) leaves
+    the message failed, with why, to be tried again: not stuck as received."""
+    from intake.pipeline import pipeline, steps
+
+    async def failing(run):  # noqa: ANN001, ANN202
+        raise ValueError("a bug after the entry was written")
+
+    monkeypatch.setattr(pipeline, "COMMIT", tuple(
+        failing if step is steps.keep_questions else step for step in pipeline.COMMIT
+    ))
+    await send(runtime, message(PBR, sender="alex@wigan.gov.uk", subject="EOI", message_id="<eoi@wigan.gov.uk>"))
+    await settle(runtime)
+    assert await _statuses(runtime) == ["failed"] and relay.messages == []
+    async with runtime.store.reader() as unit:
+        [row] = await unit.inbound.since(clock() - timedelta(days=1))
+        assert "a bug after the entry was written" in row.detail and row.meta["failures"] == 1
+        assert await unit.submissions.all() == []  # what it wrote was rolled back
+
+
 async def test_after_eight_failures_a_message_waits_for_a_person(runtime, clock):
     async with runtime.store.unit() as unit:
         unit.session.add(InboundMessage(channel="email", raw=b"Subject: x\r\n\r\nx", received_at=clock(),

@@ -73,10 +73,11 @@ class Pipeline:
         return partial(self._guarded, ready, identified=identified, answering=answering)
 
     async def _guarded(self, run: Run, *, identified: Identified | None, answering: bool) -> Outcome:
+        inbound_id = run.row.id  # read now: a failed transaction leaves its rows unreadable
         try:
             return await self._commit(run, again=run.again, identified=identified, answering=answering)
         except Exception as error:  # noqa: BLE001 - handled in one place, below
-            return await self._failed(run.row.id, identified, error)
+            return await self._failed(inbound_id, identified, error)
 
     async def _failed(self, inbound_id: int, identified: Identified | None, error: Exception) -> Outcome:
         # Our failure, not the sender's: keep the message, record why; the recovery

@@ -1,7 +1,7 @@
 """Named sequences: the numbers in references such as PBR-0007."""
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 
 from intake.models import Counter
@@ -12,9 +12,7 @@ class CounterRepository(Repository):
     async def next(self, name: str) -> int:
         """The next number in the named sequence, atomically (row lock / single writer)."""
         for _ in range(3):
-            result = await self.session.execute(
-                update(Counter).where(Counter.name == name).values(value=Counter.value + 1).returning(Counter.value)
-            )
+            result = await self.session.execute(_NEXT, {"counter": name})
             value = result.scalar_one_or_none()
             if value is not None:
                 return int(value)
@@ -25,3 +23,8 @@ class CounterRepository(Repository):
             except IntegrityError:
                 continue  # another transaction created it first: increment theirs
         raise RuntimeError(f"could not take a number from sequence {name!r}")
+
+
+_NEXT = (  # made once: every new entry takes a number
+    update(Counter).where(Counter.name == bindparam("counter")).values(value=Counter.value + 1).returning(Counter.value)
+)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from intake.models import IncompleteSubmission, OutboundMessage
 from intake.store.repository import Repository
@@ -22,14 +22,9 @@ class DraftRepository(Repository):
         return list(await self.session.scalars(query.order_by(IncompleteSubmission.id)))
 
     async def open(self, sender: str, *, before_inbound: int | None = None) -> list[IncompleteSubmission]:
-        query = (
-            select(IncompleteSubmission)
-            .where(IncompleteSubmission.sender == sender, IncompleteSubmission.status == "open")
-            .order_by(IncompleteSubmission.id.desc())
-        )
-        if before_inbound is not None:
-            query = query.where(IncompleteSubmission.inbound_id < before_inbound)
-        return list(await self.session.scalars(query))
+        if before_inbound is None:
+            return list(await self.session.scalars(_OPEN, {"sender": sender}))
+        return list(await self.session.scalars(_OPEN_BEFORE, {"sender": sender, "before": before_inbound}))
 
     async def answered_by(self, message_ids: Sequence[str]) -> list[IncompleteSubmission]:
         """Open drafts whose "what's missing" reply is one of `message_ids` (the reply and
@@ -43,3 +38,12 @@ class DraftRepository(Repository):
             .order_by(IncompleteSubmission.id)
         )
         return list(await self.session.scalars(query))
+
+
+# Every message from a sender runs `open`: its statements are made once.
+_OPEN = (
+    select(IncompleteSubmission)
+    .where(IncompleteSubmission.sender == bindparam("sender"), IncompleteSubmission.status == "open")
+    .order_by(IncompleteSubmission.id.desc())
+)
+_OPEN_BEFORE = _OPEN.where(IncompleteSubmission.inbound_id < bindparam("before"))

@@ -74,10 +74,8 @@ class InboundRepository(Repository):
 
     async def claim(self, inbound_id: int) -> InboundMessage | None:
         """Lock a message for processing (on PostgreSQL a second worker gets None)."""
-        query = select(InboundMessage).where(InboundMessage.id == inbound_id)
-        if self.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return await self.session.scalar(query)
+        query = _CLAIM_SKIPPING_LOCKED if self.dialect == "postgresql" else _CLAIM
+        return await self.session.scalar(query, {"id": inbound_id})
 
     @staticmethod
     def mark(
@@ -136,6 +134,11 @@ class InboundRepository(Repository):
             query = query.where(InboundMessage.received_at <= until)
         rows = await self.session.scalars(query.distinct())
         return [row for row in rows if row]
+
+
+# Statements every message runs, made once (see `_counts_query`).
+_CLAIM = select(InboundMessage).where(InboundMessage.id == bindparam("id"))
+_CLAIM_SKIPPING_LOCKED = _CLAIM.with_for_update(skip_locked=True)
 
 
 @lru_cache(maxsize=32)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from intake.models import Submission
 from intake.store.repository import Repository
@@ -21,9 +21,7 @@ class SubmissionRepository(Repository):
         return await self.session.scalar(query)
 
     async def from_inbound(self, inbound_id: int, offer: str) -> Submission | None:
-        return await self.session.scalar(
-            select(Submission).where(Submission.inbound_id == inbound_id, Submission.offer == offer)
-        )
+        return await self.session.scalar(_FROM_INBOUND, {"inbound_id": inbound_id, "offer": offer})
 
     async def all(
         self,
@@ -54,17 +52,27 @@ class SubmissionRepository(Repository):
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"submission:{council_code}:{offer}"}
             )
-        query = (
-            select(Submission)
-            .where(Submission.council_code == council_code, Submission.offer == offer, Submission.status == "active")
-            .order_by(Submission.id.desc())
-            .limit(1)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return await self.session.scalar(query)
+        return await self.session.scalar(_CURRENT, {"council_code": council_code, "offer": offer})
 
     async def count(self, *, offer: str, status: str = "active") -> int:
         """How many entries for `offer` are in `status`, counted by the database."""
-        query = select(func.count(Submission.id)).where(Submission.offer == offer, Submission.status == status)
-        return int(await self.session.scalar(query) or 0)
+        return int(await self.session.scalar(_COUNT, {"offer": offer, "status": status}) or 0)
+
+
+# Statements every submission runs, made once: made anew each time, building the
+# expression costs more than SQLite takes to run it.
+_FROM_INBOUND = select(Submission).where(
+    Submission.inbound_id == bindparam("inbound_id"), Submission.offer == bindparam("offer")
+)
+_CURRENT = (
+    select(Submission)
+    .where(Submission.council_code == bindparam("council_code"), Submission.offer == bindparam("offer"),
+           Submission.status == "active")
+    .order_by(Submission.id.desc())
+    .limit(1)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_COUNT = select(func.count(Submission.id)).where(
+    Submission.offer == bindparam("offer"), Submission.status == bindparam("status")
+)
