@@ -53,6 +53,9 @@ async def test_a_select_an_insert_and_an_update_each_take_one_trip(store: Store,
         rows = (await unit.session.execute(select(InboundMessage.id, InboundMessage.sender))).all()
         assert trips["all"] - before == 1
         assert [tuple(row) for row in rows] == [(1, "a1@camden.gov.uk")]
+        before = trips["all"]
+        changed = await unit.session.execute(update(InboundMessage).values(status="processed"))
+        assert trips["all"] - before == 1 and changed.rowcount == 1
 
 
 async def test_rows_ids_and_counts_come_back_as_sqlalchemy_expects(store: Store) -> None:

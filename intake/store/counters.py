@@ -25,6 +25,6 @@ class CounterRepository(Repository):
         raise RuntimeError(f"could not take a number from sequence {name!r}")
 
 
-_NEXT = (  # made once: every new entry takes a number
+_NEXT = (  # every new entry takes a number: made once (docs/architecture.md, the store)
     update(Counter).where(Counter.name == bindparam("counter")).values(value=Counter.value + 1).returning(Counter.value)
 )

@@ -40,7 +40,7 @@ class DraftRepository(Repository):
         return list(await self.session.scalars(query))
 
 
-# Every message from a sender runs `open`: its statements are made once.
+# Every message from a sender runs `open`: made once (docs/architecture.md, the store).
 _OPEN = (
     select(IncompleteSubmission)
     .where(IncompleteSubmission.sender == bindparam("sender"), IncompleteSubmission.status == "open")

@@ -28,6 +28,9 @@ class Timeouts:
     pool: float = 10.0
 
 
+SQLITE_LOCK_WAIT = 30  # seconds a connection waits for another's write lock
+
+
 def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -35,7 +38,7 @@ def _sqlite_pragmas(engine: Engine, synchronous: str) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_WAIT * 1000}")
         cursor.close()
 
 
@@ -48,7 +51,7 @@ def create_engine(url: str, *, synchronous: str = "FULL", timeouts: Timeouts = T
     survives a crash of the machine, not only of the process)."""
     if is_sqlite(url):
         # One trip to aiosqlite's thread per statement, not four (sqlite_one_trip.py).
-        engine = create_async_engine(url, async_creator=connector(url))
+        engine = create_async_engine(url, async_creator=connector(url, timeout=SQLITE_LOCK_WAIT))
         _sqlite_pragmas(engine.sync_engine, synchronous)
         return engine
     options = pg_options(url)
@@ -60,6 +63,6 @@ def create_engine(url: str, *, synchronous: str = "FULL", timeouts: Timeouts = T
 def create_keep_engine(url: str) -> Engine:
     """SQLite, synchronous=FULL, used from one thread of its own: a whole batch of kept
     messages is one hop to that thread, where aiosqlite would make a hop per call."""
-    engine = create_sync_engine(make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30})
+    engine = create_sync_engine(make_url(url).set(drivername="sqlite"), connect_args={"timeout": SQLITE_LOCK_WAIT})
     _sqlite_pragmas(engine, "FULL")
     return engine

@@ -136,19 +136,18 @@ class InboundRepository(Repository):
         return [row for row in rows if row]
 
 
-# Statements every message runs, made once (see `_counts_query`).
+# Statements every message runs, made once (docs/architecture.md, the store).
 _CLAIM = select(InboundMessage).where(InboundMessage.id == bindparam("id"))
 _CLAIM_SKIPPING_LOCKED = _CLAIM.with_for_update(skip_locked=True)
 
 
 @lru_cache(maxsize=32)
 def _counts_query(everyone: int, theirs: int) -> Select[Any]:
-    """`counts_since`'s query for so many moments, made once: made anew for every message,
-    the expression alone cost more than running it."""
+    """`counts_since`'s query for so many moments, made once per shape."""
     at, who = InboundMessage.received_at, InboundMessage.sender
     moment = [bindparam(f"m{n}", type_=at.type) for n in range(everyone + theirs)]
     sender = bindparam("sender", type_=who.type)
-    columns = [and_(at >= m) for m in moment[:everyone]] + [and_(at >= m, who == sender) for m in moment[everyone:]]
+    columns = [at >= m for m in moment[:everyone]] + [and_(at >= m, who == sender) for m in moment[everyone:]]
     query = select(*(func.coalesce(func.sum(case((c, 1), else_=0)), 0) for c in columns)).where(
         InboundMessage.channel == bindparam("channel"),
         at >= bindparam("since", type_=at.type),

@@ -15,7 +15,7 @@ thread); the version is pinned in requirements.lock and the whole suite runs on 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -84,11 +84,12 @@ class OneTripConnection(aiosqlite.Connection):
         return OneTripCursor(self)
 
 
-def connector(url: str) -> Callable[[], Any]:
+def connector(url: str, *, timeout: float) -> Callable[[], Awaitable[OneTripConnection]]:
     """`create_async_engine`'s `async_creator` for an SQLite URL: a `OneTripConnection`
-    opened as SQLAlchemy would open it (the same file, URI and options)."""
+    opened as SQLAlchemy would open it (the same file, URI and options), waiting up to
+    `timeout` seconds for another connection's write lock."""
     args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
-    options = {"timeout": 30, **options}
+    options = {"timeout": timeout, **options}
 
     async def connect() -> OneTripConnection:
         connection = OneTripConnection(lambda: sqlite3.connect(*args, **options), 64)

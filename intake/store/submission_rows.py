@@ -59,8 +59,7 @@ class SubmissionRepository(Repository):
         return int(await self.session.scalar(_COUNT, {"offer": offer, "status": status}) or 0)
 
 
-# Statements every submission runs, made once: made anew each time, building the
-# expression costs more than SQLite takes to run it.
+# Statements every submission runs, made once (docs/architecture.md, the store).
 _FROM_INBOUND = select(Submission).where(
     Submission.inbound_id == bindparam("inbound_id"), Submission.offer == bindparam("offer")
 )
